@@ -1,0 +1,51 @@
+"""The one exception type every failed DataArts call surfaces as."""
+
+from __future__ import annotations
+
+from airflow.exceptions import AirflowException
+
+
+class DataArtsApiError(AirflowException):
+    """A DataArts / CodeArts call failed: an HTTP error answer, or no answer at all.
+
+    :param service: ``quality``, ``factory``, ``check`` or ``iam``.
+    :param method: HTTP method of the call.
+    :param path: request path of the call (ids only, never credentials).
+    :param status: HTTP status, or ``None`` when no answer arrived (connection
+        refused, dropped, timed out).
+    :param error_code: the service's ``error_code`` (``DLF.0100``, ``DQC...``), if any.
+    :param error_msg: the service's ``error_msg``, or a description of the failure.
+    :param retry_after: seconds the server asked to wait (``Retry-After``), if any.
+    :param reached_server: ``False`` only when the request provably never reached
+        the server (connection refused or connect timeout), so even a call that
+        starts something may be sent again.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        method: str,
+        path: str,
+        status: int | None = None,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+        retry_after: float | None = None,
+        reached_server: bool = True,
+    ) -> None:
+        self.service = service
+        self.method = method
+        self.path = path
+        self.status = status
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.retry_after = retry_after
+        self.reached_server = reached_server
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        what = f"HTTP {self.status}" if self.status is not None else "no response"
+        if self.error_code:
+            what += f" {self.error_code}"
+        detail = f": {self.error_msg}" if self.error_msg else ""
+        return f"DataArts {self.service} call {self.method} {self.path} failed with {what}{detail}"

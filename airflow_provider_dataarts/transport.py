@@ -1,0 +1,658 @@
+"""How a DataArts call travels: endpoints, authentication, timeouts, retries, errors.
+
+:class:`ConnectionConfig` reads an Airflow connection once and checks it.
+:class:`Transport` sends a :class:`Call` over one reused ``requests.Session`` (sync)
+or a per-event-loop ``httpx.AsyncClient`` (async), signing it or attaching an IAM
+token, retrying what is safe to retry, and turning failures into
+:class:`~airflow_provider_dataarts.exceptions.DataArtsApiError`.
+
+Nothing here imports Airflow operators; heavy libraries (requests, httpx,
+tenacity) are imported on first use so that parsing a DAG stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import random
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from airflow_provider_dataarts import signer, validation
+from airflow_provider_dataarts.exceptions import DataArtsApiError
+
+if TYPE_CHECKING:
+    import httpx
+    import requests
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("quality", "factory", "check", "iam")
+DEFAULT_ENDPOINTS = {
+    "quality": "https://dayu.{region}.myhuaweicloud.com",
+    "factory": "https://dayu-dlf.{region}.myhuaweicloud.com",
+    "check": "https://codecheck-ext.{region}.myhuaweicloud.com",
+    "iam": "https://iam.{region}.myhuaweicloud.com",
+}
+# Regions of DataArts Studio, as listed by huaweicloudsdkdataartsstudio's region table.
+KNOWN_REGIONS = frozenset(
+    "cn-north-1 cn-north-2 cn-north-4 cn-north-9 cn-north-11 cn-east-2 cn-east-3 cn-east-4 "
+    "cn-south-1 cn-southwest-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 "
+    "af-south-1 ru-northwest-2 ru-moscow-1 sa-brazil-1 la-south-2 la-north-2 na-mexico-1 "
+    "tr-west-1 me-east-1 eu-west-101 ae-ad-1 my-kualalumpur-1".split()
+)
+AUTH_TYPES = ("aksk", "password", "token")
+DEFAULT_TIMEOUT = (10.0, 60.0)  # seconds: connect, read
+# The workspace header: mandatory for DataArts Quality, optional for Factory, unknown to Check.
+WORKSPACE_HEADER = {"quality": True, "factory": False}
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Answers that prove the server did not act on the request, so a call that starts
+# something may be sent again after them.
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+
+
+def _extra(extra: Mapping[str, Any], name: str) -> Any:
+    # Airflow 2.11's connection form stores custom fields as extra__<type>__<name>.
+    value = extra.get(name)
+    if value in (None, ""):
+        value = extra.get(f"extra__dataarts__{name}")
+    return None if value == "" else value
+
+
+def _json_field(name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError(f"extra.{name} must be a JSON object, got a string that is not JSON") from None
+    return value
+
+
+def _base_url(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a URL such as https://host[:port], got {value!r}")
+    url = value.strip().rstrip("/")
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"{name} must be a URL such as https://host[:port], got {value!r}")
+    return url
+
+
+def _timeout(value: Any) -> tuple[float, float]:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    value = _json_field("timeout", value) if isinstance(value, str) and value.strip()[:1] == "[" else value
+    try:
+        pair = (float(value), float(value)) if not isinstance(value, (list, tuple)) else tuple(map(float, value))
+    except (TypeError, ValueError):
+        pair = ()
+    if len(pair) != 2 or min(pair) <= 0:
+        raise ValueError(f"extra.timeout must be a positive number of seconds or [connect, read], got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _verify(value: Any) -> bool | str:
+    if value is None:
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and os.path.exists(value):
+        return value
+    raise ValueError(f"extra.verify must be true, false or the path of a CA bundle that exists, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Everything a call needs from the Airflow connection, read and checked once.
+
+    Secrets are excluded from ``repr``.
+    """
+
+    auth_type: str
+    login: str | None
+    secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    domain_name: str | None = None
+    region: str | None = None
+    project_id: str | None = None
+    workspace: str | None = None
+    host: str | None = None
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    verify: bool | str = True
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    proxies: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_connection(
+        cls,
+        conn: Any,
+        *,
+        region: str | None = None,
+        project_id: str | None = None,
+        workspace: str | None = None,
+    ) -> ConnectionConfig:
+        """Build the config from an Airflow ``Connection``; arguments override its extras.
+
+        :raises ValueError: naming the field and the rule when the connection is unusable.
+        """
+        try:
+            extra = json.loads(conn.extra) if conn.extra else {}
+        except ValueError:
+            raise ValueError(f"connection {conn.conn_id!r}: extra is not valid JSON") from None
+        if not isinstance(extra, dict):
+            raise ValueError(f"connection {conn.conn_id!r}: extra must be a JSON object")
+        auth_type = (_extra(extra, "auth_type") or "aksk").strip().lower()
+        if auth_type not in AUTH_TYPES:
+            raise ValueError(f"extra.auth_type must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}")
+        security_token = _extra(extra, "security_token")
+        if security_token and auth_type != "aksk":
+            raise ValueError("extra.security_token goes with auth_type 'aksk' (temporary AK/SK) only")
+        required = {"aksk": ("login", "password"), "password": ("login", "password"), "token": ("password",)}
+        labels = {
+            "aksk": {"login": "login (Access Key)", "password": "password (Secret Key)"},
+            "password": {"login": "login (IAM user name)", "password": "password (IAM password)"},
+            "token": {"password": "password (the IAM token)"},
+        }[auth_type]
+        for name in required[auth_type]:
+            if not getattr(conn, name, None):
+                raise ValueError(f"connection {conn.conn_id!r}: {labels[name]} is required for auth_type {auth_type!r}")
+        domain_name = _extra(extra, "domain_name")
+        config = cls(
+            auth_type=auth_type,
+            login=conn.login or None,
+            secret=conn.password,
+            security_token=security_token,
+            domain_name=domain_name,
+            region=region or _extra(extra, "region"),
+            project_id=project_id or _extra(extra, "project_id"),
+            workspace=workspace or _extra(extra, "workspace"),
+            host=_base_url("connection host", conn.host) if conn.host else None,
+            endpoints=cls._endpoints(_extra(extra, "endpoints")),
+            verify=_verify(_extra(extra, "verify")),
+            timeout=_timeout(_extra(extra, "timeout")),
+            proxies=_json_field("proxies", _extra(extra, "proxies")),
+        )
+        for name in ("project_id", "workspace"):
+            if getattr(config, name) is not None:
+                validation.identifier(name, getattr(config, name))
+        if config.region is not None and not isinstance(config.region, str):
+            raise ValueError(f"region must be a string, got {config.region!r}")
+        if config.proxies is not None and not isinstance(config.proxies, Mapping):
+            raise ValueError('extra.proxies must be an object such as {"https": "http://proxy:3128"}')
+        if auth_type == "password":
+            if not domain_name:
+                raise ValueError("extra.domain_name (the account name) is required for auth_type 'password'")
+            if not config.project_id:
+                raise ValueError("project_id is required for auth_type 'password' (the token is project-scoped)")
+        return config
+
+    @staticmethod
+    def _endpoints(value: Any) -> dict[str, str]:
+        value = _json_field("endpoints", value) or {}
+        if not isinstance(value, Mapping):
+            raise ValueError('extra.endpoints must be an object such as {"quality": "https://..."}')
+        unknown = set(value) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"extra.endpoints keys must be among {', '.join(SERVICES)}, got {sorted(unknown)}")
+        return {name: _base_url(f"extra.endpoints.{name}", url) for name, url in value.items()}
+
+    def endpoint(self, service: str) -> str:
+        """Base URL for ``service``: ``endpoints`` extra, else ``host``, else the region's default."""
+        if service in self.endpoints:
+            return self.endpoints[service]
+        if self.host:
+            return self.host
+        if not self.region:
+            raise ValueError(
+                f"no endpoint for DataArts {service}: set region (extra.region or the region argument), "
+                "the connection host, or extra.endpoints"
+            )
+        if self.region not in KNOWN_REGIONS:
+            raise ValueError(
+                f"region {self.region!r} is not a known DataArts Studio region; "
+                f"set extra.endpoints.{service} or the connection host for it"
+            )
+        return DEFAULT_ENDPOINTS[service].format(region=self.region)
+
+    def secrets(self) -> list[str]:
+        """Values to register with Airflow's secrets masker."""
+        return [value for value in (self.secret, self.security_token) if value]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call, independent of how it is sent.
+
+    :param idempotent: ``False`` for calls that start something (rerun, job start):
+        those are sent again only when the server provably did not act on them.
+    """
+
+    service: str
+    method: str
+    path: str
+    query: tuple[tuple[str, Any], ...] = ()
+    body: Any = None
+    idempotent: bool = True
+
+    @classmethod
+    def build(cls, service: str, method: str, template: str, *values: str, **kwargs: Any) -> Call:
+        """Fill ``{}`` placeholders of ``template`` with percent-encoded ``values``."""
+        return cls(service, method, template.format(*(quote(v, safe="") for v in values)), **kwargs)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter; ``Retry-After`` wins when the server sends it.
+
+    :param attempts: tries per call, the first included.
+    :param delay: base wait in seconds before the second try.
+    :param max_delay: cap of any single wait, seconds (also caps ``Retry-After``).
+    """
+
+    attempts: int = 5
+    delay: float = 1.0
+    max_delay: float = 30.0
+
+    def wait(self, retry_state: Any) -> float:
+        error = retry_state.outcome.exception()
+        if getattr(error, "retry_after", None) is not None:
+            return min(error.retry_after, self.max_delay)
+        ceiling = min(self.max_delay, self.delay * 2 ** (retry_state.attempt_number - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    @staticmethod
+    def should_retry(error: BaseException, idempotent: bool) -> bool:
+        if not isinstance(error, DataArtsApiError):
+            return False
+        if error.status is None:
+            return idempotent or not error.reached_server
+        return error.status in RETRY_STATUSES and (idempotent or error.status in NOT_PROCESSED_STATUSES)
+
+    def tenacity_kwargs(self, call: Call) -> dict[str, Any]:
+        import tenacity
+
+        def before_sleep(state: Any) -> None:
+            log.warning(
+                "%s; retrying in %.1f s (attempt %d of %d)",
+                state.outcome.exception(),
+                state.next_action.sleep,
+                state.attempt_number + 1,
+                self.attempts,
+            )
+
+        return {
+            "stop": tenacity.stop_after_attempt(self.attempts),
+            "wait": self.wait,
+            "retry": tenacity.retry_if_exception(lambda e: self.should_retry(e, call.idempotent)),
+            "reraise": True,
+            "before_sleep": before_sleep,
+        }
+
+
+def _error_fields(data: Any) -> tuple[str | None, str | None]:
+    if isinstance(data, Mapping):
+        if "error_code" in data or "error_msg" in data:
+            return data.get("error_code"), data.get("error_msg")
+        inner = data.get("error")
+        if isinstance(inner, Mapping):  # IAM: {"error": {"code": 401, "message": ...}}
+            return str(inner.get("code")) if inner.get("code") is not None else None, inner.get("message")
+    return None, None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _parse(call: Call, status: int, headers: Mapping[str, str], content: bytes) -> Reply:
+    text = content.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        data = None
+        if status < 400:
+            raise DataArtsApiError(
+                service=call.service,
+                method=call.method,
+                path=call.path,
+                status=status,
+                error_msg=f"the answer is not valid JSON: {' '.join(text.split())[:200]!r}",
+            ) from None
+    if status >= 400:
+        code, msg = _error_fields(data)
+        raise DataArtsApiError(
+            service=call.service,
+            method=call.method,
+            path=call.path,
+            status=status,
+            error_code=code,
+            error_msg=msg or " ".join(text.split())[:200] or None,
+            retry_after=_retry_after(headers.get("Retry-After")),
+        )
+    return Reply(status, headers, data)
+
+
+def _no_answer(call: Call, error: Exception, *, reached_server: bool) -> DataArtsApiError:
+    kind = type(error).__name__
+    return DataArtsApiError(
+        service=call.service,
+        method=call.method,
+        path=call.path,
+        error_msg=f"{kind}: {error}",
+        reached_server=reached_server,
+    )
+
+
+def _requests_not_reached(error: Exception) -> bool:
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _iam_body(config: ConnectionConfig) -> dict[str, Any]:
+    return {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": config.login,
+                        "password": config.secret,
+                        "domain": {"name": config.domain_name},
+                    }
+                },
+            },
+            "scope": {"project": {"id": config.project_id}},
+        }
+    }
+
+
+class _TokenCache:
+    """IAM tokens shared by every hook in the process, keyed by the credentials that made them."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._inflight: weakref.WeakKeyDictionary[Any, dict[str, asyncio.Task]] = weakref.WeakKeyDictionary()
+
+    @staticmethod
+    def key(config: ConnectionConfig) -> str:
+        material = "\0".join(
+            [
+                config.endpoint("iam"),
+                config.domain_name or "",
+                config.login or "",
+                config.secret,
+                config.project_id or "",
+            ]
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        entry = self._tokens.get(key)
+        return entry[0] if entry and time.time() < entry[1] else None
+
+    def put(self, key: str, reply: Reply) -> str:
+        token = reply.headers.get("X-Subject-Token")
+        if not token:
+            raise DataArtsApiError(
+                service="iam",
+                method="POST",
+                path="/v3/auth/tokens",
+                status=reply.status,
+                error_msg="the IAM answer has no X-Subject-Token header",
+            )
+        expires_at = time.time() + 3600.0
+        try:
+            raw = reply.data["token"]["expires_at"]
+            expires_at = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+        except (KeyError, TypeError, ValueError):
+            log.warning("IAM token answer has no readable expires_at; assuming one hour")
+        lifetime = max(0.0, expires_at - time.time())
+        # Refresh shortly before expiry: five minutes, or a tenth of a short lifetime.
+        self._tokens[key] = (token, expires_at - min(300.0, lifetime / 10))
+        return token
+
+    def drop(self, key: str, token: str) -> None:
+        with self._lock:
+            if self._tokens.get(key, ("",))[0] == token:
+                del self._tokens[key]
+
+
+TOKENS = _TokenCache()
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple, httpx.AsyncClient]] = weakref.WeakKeyDictionary()
+
+
+class Transport:
+    """Sends :class:`Call` objects for one connection; sync and async share every rule."""
+
+    def __init__(self, config: ConnectionConfig, retry: RetryPolicy | None = None) -> None:
+        self.config = config
+        self.retry = retry or RetryPolicy()
+        self._session: requests.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"Transport({self.config!r}, {self.retry!r})"
+
+    # -- request preparation (shared) ------------------------------------------------
+
+    def _prepare(self, call: Call, token: str | None) -> tuple[str, dict[str, str], bytes]:
+        config = self.config
+        base = urlsplit(config.endpoint(call.service))
+        path = base.path + call.path
+        body = b"" if call.body is None else json.dumps(call.body, separators=(",", ":")).encode()
+        headers = {"Host": base.netloc, "Content-Type": "application/json;charset=UTF-8"}
+        if call.service in WORKSPACE_HEADER:
+            if config.workspace:
+                headers["workspace"] = config.workspace
+            elif WORKSPACE_HEADER[call.service]:
+                raise ValueError(
+                    f"workspace is required for DataArts {call.service} calls: "
+                    "set extra.workspace or the workspace argument"
+                )
+        if call.service != "iam":
+            if config.auth_type == "aksk":
+                headers["X-Sdk-Date"] = signer.sdk_date()
+                if config.project_id:
+                    headers["X-Project-Id"] = config.project_id
+                if config.security_token:
+                    headers["X-Security-Token"] = config.security_token
+                headers["Authorization"] = signer.sign(
+                    method=call.method,
+                    path=path,
+                    query=call.query,
+                    headers=headers,
+                    body=body,
+                    ak=config.login or "",
+                    sk=config.secret,
+                )
+            else:
+                headers["X-Auth-Token"] = token or ""
+        query = signer.canonical_query(call.query)
+        url = f"{base.scheme}://{base.netloc}{path}" + (f"?{query}" if query else "")
+        return url, headers, body
+
+    def _iam_call(self) -> Call:
+        return Call("iam", "POST", "/v3/auth/tokens", body=_iam_body(self.config))
+
+    # -- sync ------------------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` reused by every sync call of this transport."""
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
+
+    def _send_once(self, call: Call, token: str | None = None) -> Reply:
+        import requests
+
+        url, headers, body = self._prepare(call, token)
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                call.method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=self.config.timeout,
+                verify=self.config.verify,
+                proxies=dict(self.config.proxies or {}),
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            raise _no_answer(call, error, reached_server=not _requests_not_reached(error)) from None
+        log.debug(
+            "%s %s -> %s in %.0f ms", call.method, call.path, response.status_code, (time.monotonic() - started) * 1000
+        )
+        return _parse(call, response.status_code, response.headers, response.content)
+
+    def _token(self, refresh_from: str | None = None) -> str | None:
+        if self.config.auth_type == "token":
+            return self.config.secret
+        if self.config.auth_type != "password":
+            return None
+        key = TOKENS.key(self.config)
+        if refresh_from:
+            TOKENS.drop(key, refresh_from)
+        with TOKENS._lock:
+            token = TOKENS.get(key)
+            if token is None:
+                token = TOKENS.put(key, self._with_retries(self._iam_call(), None))
+        return token
+
+    def _with_retries(self, call: Call, token: str | None) -> Reply:
+        import tenacity
+
+        for attempt in tenacity.Retrying(**self.retry.tenacity_kwargs(call)):
+            with attempt:
+                return self._send_once(call, token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def request(self, call: Call) -> Any:
+        """Send ``call`` and return the decoded JSON answer (``None`` for an empty body)."""
+        token = self._token()
+        try:
+            return self._with_retries(call, token).data
+        except DataArtsApiError as error:
+            if error.status != 401 or self.config.auth_type != "password":
+                raise
+            log.info("IAM token refused (HTTP 401); fetching a new one and trying once more")
+            return self._with_retries(call, self._token(refresh_from=token)).data
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- async -----------------------------------------------------------------------
+
+    def _async_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        clients = _ASYNC_CLIENTS.setdefault(loop, {})
+        key = (self.config.verify, tuple(sorted((self.config.proxies or {}).items())))
+        if key not in clients:
+            verify: Any = self.config.verify
+            if isinstance(verify, str):
+                import ssl
+
+                verify = ssl.create_default_context(cafile=verify)
+            mounts = {
+                f"{scheme}://": httpx.AsyncHTTPTransport(proxy=url, verify=verify)
+                for scheme, url in (self.config.proxies or {}).items()
+            }
+            clients[key] = httpx.AsyncClient(
+                verify=verify,
+                mounts=mounts or None,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            )
+        return clients[key]
+
+    async def _asend_once(self, call: Call, token: str | None = None) -> Reply:
+        import httpx
+
+        url, headers, body = self._prepare(call, token)
+        connect, read = self.config.timeout
+        try:
+            response = await self._async_client().request(
+                call.method,
+                url,
+                headers=headers,
+                content=body,
+                timeout=httpx.Timeout(read, connect=connect, pool=read),
+            )
+        except httpx.HTTPError as error:
+            not_reached = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise _no_answer(call, error, reached_server=not not_reached) from None
+        return _parse(call, response.status_code, response.headers, response.content)
+
+    async def _awith_retries(self, call: Call, token: str | None) -> Reply:
+        import tenacity
+
+        async for attempt in tenacity.AsyncRetrying(**self.retry.tenacity_kwargs(call)):
+            with attempt:
+                return await self._asend_once(call, token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _atoken(self, refresh_from: str | None = None) -> str | None:
+        if self.config.auth_type != "password":
+            return self._token()
+        key = TOKENS.key(self.config)
+        if refresh_from:
+            TOKENS.drop(key, refresh_from)
+        token = TOKENS.get(key)
+        if token is not None:
+            return token
+        # One IAM request per key and event loop, however many triggers ask at once.
+        inflight = TOKENS._inflight.setdefault(asyncio.get_running_loop(), {})
+        if key not in inflight:
+
+            async def fetch() -> str:
+                try:
+                    return TOKENS.put(key, await self._awith_retries(self._iam_call(), None))
+                finally:
+                    inflight.pop(key, None)
+
+            inflight[key] = asyncio.ensure_future(fetch())
+        return await asyncio.shield(inflight[key])
+
+    async def arequest(self, call: Call) -> Any:
+        """Async twin of :meth:`request`."""
+        token = await self._atoken()
+        try:
+            return (await self._awith_retries(call, token)).data
+        except DataArtsApiError as error:
+            if error.status != 401 or self.config.auth_type != "password":
+                raise
+            log.info("IAM token refused (HTTP 401); fetching a new one and trying once more")
+            return (await self._awith_retries(call, await self._atoken(refresh_from=token))).data

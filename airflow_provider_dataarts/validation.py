@@ -1,0 +1,142 @@
+"""Checks on user input, run before any request is sent.
+
+Each check returns the value in the form the API wants, or raises ``ValueError``
+with a message that names the field and the rule it broke.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+ID_MAX_LENGTH = 64
+CHECK_TASK_ID_MAX_LENGTH = 32  # seed 004: "1 to 32 characters"
+JOB_NAME_MAX_LENGTH = 128
+JOB_PARAM_NAME_MAX_LENGTH = 64  # seed 002, JobParam.name
+JOB_PARAM_VALUE_MAX_LENGTH = 1024  # seed 002, JobParam.value
+ACTIONS = ("start", "stop")
+RULE_TYPES = {1: "quality job", 2: "comparison job"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _text(field: str, value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{field} must be a string, got {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{field} must not be empty")
+    if value != value.strip():
+        raise ValueError(f"{field} must not start or end with whitespace, got {value!r}")
+    return value
+
+
+def identifier(field: str, value: Any, max_length: int = ID_MAX_LENGTH) -> str:
+    """An id (rule, instance, check task, project, workspace): 1 to ``max_length`` of ``A-Z a-z 0-9 _ -``.
+
+    Integers are accepted and sent as their decimal string, so 19-digit ids never pass through float.
+    """
+    text = _text(field, value)
+    if not ID_PATTERN.fullmatch(text):
+        bad = next(ch for ch in text if not ID_PATTERN.fullmatch(ch))
+        raise ValueError(f"{field} may contain only letters, digits, '_' and '-', got {text!r} (contains {bad!r})")
+    if len(text) > max_length:
+        raise ValueError(f"{field} must be at most {max_length} characters, got {len(text)}")
+    return text
+
+
+def job_name(value: Any, field: str = "job_name") -> str:
+    """A DataArts Factory job name: 1 to 128 characters that cannot change the URL path.
+
+    Any other character (spaces, ``?``, ``#``, ``%``, non-ASCII) is allowed and percent-encoded.
+    ``/`` is refused rather than encoded: the signature decodes the whole path, so an encoded
+    ``/`` would be signed as a separator.
+    """
+    text = _text(field, value)
+    if len(text) > JOB_NAME_MAX_LENGTH:
+        raise ValueError(f"{field} must be at most {JOB_NAME_MAX_LENGTH} characters, got {len(text)}")
+    if "/" in text or "\\" in text:
+        raise ValueError(f"{field} must not contain '/' or '\\' (it would change the URL path), got {text!r}")
+    if text in (".", ".."):
+        raise ValueError(f"{field} must not be '.' or '..' (it would change the URL path)")
+    if _CONTROL.search(text):
+        raise ValueError(f"{field} must not contain control characters such as newlines, got {text!r}")
+    return text
+
+
+def action(value: Any) -> str:
+    """``start`` or ``stop``."""
+    if value not in ACTIONS:
+        raise ValueError(f"action must be 'start' or 'stop', got {value!r}")
+    return value
+
+
+def rule_type(value: Any) -> int:
+    """1 (quality job) or 2 (comparison job); the strings ``"1"``/``"2"`` a template renders are accepted."""
+    if isinstance(value, str) and value.strip() in ("1", "2"):
+        value = int(value)
+    if isinstance(value, bool) or value not in RULE_TYPES:
+        raise ValueError(f"rule_type must be 1 (quality job) or 2 (comparison job), got {value!r}")
+    return value
+
+
+def _param_value(name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"job_params[{name!r}] must be a string or a number, got {type(value).__name__}")
+    text = str(value)
+    if len(text) > JOB_PARAM_VALUE_MAX_LENGTH:
+        raise ValueError(
+            f"job_params[{name!r}] value must be at most {JOB_PARAM_VALUE_MAX_LENGTH} characters, got {len(text)}"
+        )
+    return text
+
+
+def job_params(value: Any) -> list[dict[str, str]]:
+    """Normalise ``job_params`` to the API's ``[{"name": ..., "value": ...}]``.
+
+    Accepts a dict ``{name: value}``, the API's list of pairs, or either as a JSON string
+    (what a Jinja template renders). Names: 1 to 64 characters; values: strings or
+    numbers of at most 1024 characters.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(
+                "job_params must be a dict, a list of {'name', 'value'} pairs, or JSON of either; "
+                f"got a string that is not JSON: {value[:80]!r}"
+            ) from None
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        pairs = []
+        for item in value:
+            if not isinstance(item, Mapping) or set(item) != {"name", "value"}:
+                raise ValueError(f"job_params list items must be {{'name': ..., 'value': ...}}, got {item!r}")
+            pairs.append((item["name"], item["value"]))
+    else:
+        raise ValueError(
+            f"job_params must be a dict or a list of {{'name', 'value'}} pairs, got {type(value).__name__}"
+        )
+    result: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for name, param_value in pairs:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"job_params names must be non-empty strings, got {name!r}")
+        if len(name) > JOB_PARAM_NAME_MAX_LENGTH:
+            raise ValueError(
+                f"job_params name {name[:20]!r}... must be at most {JOB_PARAM_NAME_MAX_LENGTH} characters, "
+                f"got {len(name)}"
+            )
+        if name in seen:
+            raise ValueError(f"job_params name {name!r} is given twice")
+        seen.add(name)
+        result.append({"name": name, "value": _param_value(name, param_value)})
+    return result
