@@ -8,11 +8,13 @@ from __future__ import annotations
 
 try:
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, conf
+    from airflow.sdk.exceptions import AirflowSensorTimeout
     from airflow.sdk.log import mask_secret
 
     AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.11
     from airflow.configuration import conf  # type: ignore[no-redef]
+    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
     from airflow.models import BaseOperator  # type: ignore[no-redef]
     from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]
@@ -23,6 +25,7 @@ except ImportError:  # Airflow 2.11
 
 __all__ = [
     "AIRFLOW_V3",
+    "AirflowSensorTimeout",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",

@@ -49,3 +49,11 @@ class DataArtsApiError(AirflowException):
             what += f" {self.error_code}"
         detail = f": {self.error_msg}" if self.error_msg else ""
         return f"DataArts {self.service} call {self.method} {self.path} failed with {what}{detail}"
+
+
+class DataArtsWaitError(AirflowException):
+    """Waiting for a quality run ended without a verdict: timeout, run not listed, or an API error."""
+
+
+class DataArtsQualityFailure(AirflowException):
+    """A quality run ended FAILED, or ALARMING while ``fail_on_alarm`` is set."""

@@ -19,6 +19,7 @@ JOB_PARAM_NAME_MAX_LENGTH = 64  # seed 002, JobParam.name
 JOB_PARAM_VALUE_MAX_LENGTH = 1024  # seed 002, JobParam.value
 ACTIONS = ("start", "stop")
 RULE_TYPES = {1: "quality job", 2: "comparison job"}
+TASK_TYPES = {1: "QUALITY_TASK", 2: "CONSISTENCY_TASK"}  # the run-result list's name for each rule_type
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -24,7 +24,6 @@ __all__ = ["DataArtsApiError", "DataArtsHook", "QualityRunStatus"]
 # "cancel" and true means "do not cancel". We follow the page, surprising as it reads.
 CANCEL_RUN = False
 
-TASK_TYPES = {1: "QUALITY_TASK", 2: "CONSISTENCY_TASK"}
 # Instances are looked up by start time; allow this much clock skew between Airflow and Huawei.
 LOOKUP_SKEW_MS = 5 * 60 * 1000
 PAGE_LIMIT = 100  # the list call's maximum
@@ -213,7 +212,7 @@ class DataArtsHook(BaseHook):
         window: dict[str, Any] = {}
         if started_ms is not None:
             window = {"start_time": started_ms - LOOKUP_SKEW_MS, "end_time": int(time.time() * 1000) + LOOKUP_SKEW_MS}
-        task_type = TASK_TYPES[validation.rule_type(rule_type)] if rule_type is not None else None
+        task_type = validation.TASK_TYPES[validation.rule_type(rule_type)] if rule_type is not None else None
         offset = 0
         while True:
             call = self._list_call(transport, task_type=task_type, limit=PAGE_LIMIT, offset=offset, **window)

@@ -1,0 +1,72 @@
+"""What every DataArts operator and sensor shares: connection arguments, the hook, the console link."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow_provider_dataarts._compat import AIRFLOW_V3, BaseOperator
+from airflow_provider_dataarts.links import CONSOLE_URL_KEY
+
+
+class DataArtsBaseOperator(BaseOperator):
+    """Base of the DataArts operators and sensor.
+
+    :param dataarts_conn_id: Airflow connection of type ``dataarts`` (templated).
+    :param region: overrides the connection's region (templated).
+    :param project_id: overrides the connection's project id (templated).
+    :param workspace: overrides the connection's DataArts workspace id (templated).
+    :param hook_params: more :class:`~airflow_provider_dataarts.hooks.dataarts.DataArtsHook`
+        arguments, for example ``{"retry_limit": 3, "retry_delay": 2}``.
+    """
+
+    template_fields: tuple[str, ...] = ("dataarts_conn_id", "region", "project_id", "workspace")
+
+    def __init__(
+        self,
+        *,
+        dataarts_conn_id: str = "dataarts_default",
+        region: str | None = None,
+        project_id: str | None = None,
+        workspace: str | None = None,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dataarts_conn_id = dataarts_conn_id
+        self.region = region
+        self.project_id = project_id
+        self.workspace = workspace
+        self.hook_params = hook_params or {}
+
+    @cached_property
+    def hook(self):
+        """The :class:`DataArtsHook` for this task's connection and overrides."""
+        from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
+
+        return DataArtsHook(
+            self.dataarts_conn_id,
+            region=self.region,
+            project_id=self.project_id,
+            workspace=self.workspace,
+            **self.hook_params,
+        )
+
+    @property
+    def connection_kwargs(self) -> dict[str, Any]:
+        """JSON-safe arguments that rebuild this task's hook elsewhere (in a trigger)."""
+        return {
+            "dataarts_conn_id": self.dataarts_conn_id,
+            "region": self.region,
+            "project_id": self.project_id,
+            "workspace": self.workspace,
+            "hook_params": self.hook_params,
+        }
+
+    console_url: str | None = None
+
+    def push_console_url(self, context: Any, url: str) -> None:
+        """Record the console URL the task's extra link opens (see :mod:`airflow_provider_dataarts.links`)."""
+        self.console_url = url
+        if not AIRFLOW_V3:
+            context["ti"].xcom_push(key=CONSOLE_URL_KEY, value=url)

@@ -1,0 +1,285 @@
+"""DataArts Quality operators: start/stop a quality job's scheduling, rerun a job and wait for its verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+from airflow_provider_dataarts import links, validation
+from airflow_provider_dataarts._compat import conf
+from airflow_provider_dataarts.exceptions import DataArtsQualityFailure, DataArtsWaitError
+from airflow_provider_dataarts.links import DataArtsQualityLink
+from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
+
+try:
+    from airflow.sdk import ResumableJobMixin  # Airflow 3.3+: the run id survives in task_state_store
+except ImportError:
+
+    class ResumableJobMixin:  # type: ignore[no-redef]
+        """The contract of Airflow 3.3's ``ResumableJobMixin``, for Airflow versions without it.
+
+        There is no ``task_state_store`` to keep the run id across tries, so a retry asks
+        DataArts instead: :meth:`find_earlier_job` looks for this task's run among those started
+        since the DAG run began. A run still going is reattached to; one that succeeded is
+        returned; otherwise a new run is submitted.
+        """
+
+        external_id_key = "remote_job_id"
+
+        def execute_resumable(self, context: Any) -> Any:
+            earlier = self.find_earlier_job(context) if context["ti"].try_number > 1 else None
+            if earlier is not None:
+                status = self.get_job_status(earlier, context)
+                if self.is_job_active(status):
+                    self.log.info("Reattaching to run %s of an earlier try (%s)", earlier["instance_id"], status)
+                    return self.poll_until_complete(earlier, context)
+                if self.is_job_succeeded(status):
+                    return self.get_job_result(earlier, context)
+            external_id = self.submit_job(context)
+            self.poll_until_complete(external_id, context)
+            return self.get_job_result(external_id, context)
+
+
+ACTIVE = ("RUNNING", "SUSPENDING", "UNKNOWN", "NOT_LISTED")
+NOT_FOUND_GRACE = 300.0  # seconds a fresh run may take to appear in the run-result list
+
+
+def _default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class QualityJobActionOperator(DataArtsBaseOperator):
+    """Start or stop the scheduling of a DataArts Quality job (``POST .../quality-tasks/action``).
+
+    :param rule_id: quality job id (templated); sent as a string.
+    :param action: ``start`` or ``stop`` (templated).
+
+    Returns (and pushes as ``return_value``) the API's message.
+    """
+
+    template_fields = (*DataArtsBaseOperator.template_fields, "rule_id", "action")
+    operator_extra_links = (DataArtsQualityLink(),)
+    ui_color = "#e8f4fd"
+
+    def __init__(self, *, rule_id: str | int, action: str = "start", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rule_id = rule_id
+        self.action = action
+
+    def execute(self, context: Any) -> str:
+        started = time.monotonic()
+        message = self.hook.quality_job_action(self.rule_id, self.action)
+        config = self.hook.transport.config
+        self.push_console_url(context, links.quality_job_url(config.region, config.workspace, str(self.rule_id)))
+        self.log.info(
+            "Quality job %s: scheduling %s accepted in %.0f ms: %s",
+            self.rule_id,
+            self.action,
+            (time.monotonic() - started) * 1000,
+            message,
+        )
+        return message
+
+
+class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
+    """Rerun a DataArts Quality job or comparison job, and optionally wait for its verdict.
+
+    Returns (and pushes as ``return_value``) the new run's ``instance_id``. With
+    ``wait_for_completion`` it also pushes ``instance`` (the run's summary) and ``results``
+    (its sub-rule results), and fails when the run FAILED, or raised an alarm (ALARMING)
+    while ``fail_on_alarm`` is set.
+
+    A retried task never starts a second run while its first one is still going: on
+    Airflow 3.3+ the run id is kept in ``task_state_store``; on older Airflow the retry finds
+    the run among those of this job started since the DAG run began.
+
+    :param rule_id: quality or comparison job id (templated).
+    :param rule_type: 1 for a quality job, 2 for a comparison job (templated).
+    :param wait_for_completion: wait until the run finishes.
+    :param deferrable: wait in the triggerer instead of holding a worker slot
+        (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status lookups while waiting.
+    :param timeout: seconds to wait for the verdict (``None``: no limit). When it passes the
+        run is cancelled and the task fails.
+    :param fail_on_alarm: fail when the run ends ALARMING (a rule raised an alarm); ``False``
+        lets the task succeed with a warning.
+    """
+
+    template_fields = (*DataArtsBaseOperator.template_fields, "rule_id", "rule_type")
+    operator_extra_links = (DataArtsQualityLink(),)
+    external_id_key = "dataarts_quality_run"
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        rule_id: str | int,
+        rule_type: int | str = 1,
+        wait_for_completion: bool = False,
+        deferrable: bool | None = None,
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        fail_on_alarm: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        self.rule_id = rule_id
+        self.rule_type = rule_type
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.fail_on_alarm = fail_on_alarm
+        self.instance_id: str | None = None
+
+    def execute(self, context: Any) -> Any:
+        return self.execute_resumable(context)
+
+    # -- ResumableJobMixin contract ----------------------------------------------------------
+
+    def submit_job(self, context: Any) -> dict[str, Any]:
+        submitted_at = int(time.time() * 1000)
+        started = time.monotonic()
+        instance_id = self.hook.rerun_quality_job(self.rule_id, self.rule_type)
+        self.log.info(
+            "Reran quality job %s (rule_type %s): instance %s, accepted in %.0f ms",
+            self.rule_id,
+            self.rule_type,
+            instance_id,
+            (time.monotonic() - started) * 1000,
+        )
+        return {"instance_id": instance_id, "submitted_at": submitted_at}
+
+    def get_job_status(self, external_id: dict[str, Any], context: Any) -> str:
+        instance = self.hook.get_quality_instance(
+            external_id["instance_id"], rule_type=self.rule_type, started_after=external_id["submitted_at"]
+        )
+        return instance["run_status"] if instance else "NOT_LISTED"
+
+    def is_job_active(self, status: str) -> bool:
+        return status in ACTIVE
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "SUCCESS" or (status == "ALARMING" and not self.fail_on_alarm)
+
+    def poll_until_complete(self, external_id: dict[str, Any], context: Any) -> str:
+        self._link_instance(context, external_id["instance_id"])
+        if not self.wait_for_completion:
+            return self.instance_id
+        trigger = self._trigger(external_id)
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name="execute_complete", timeout=self._defer_timeout())
+        self.log.info("Waiting for quality instance %s, checking every %s s", self.instance_id, self.poll_interval)
+        return self.execute_complete(context, asyncio.run(_first_event(trigger)))
+
+    def get_job_result(self, external_id: dict[str, Any], context: Any) -> str:
+        return external_id["instance_id"]
+
+    def find_earlier_job(self, context: Any) -> dict[str, Any] | None:
+        """Airflow < 3.3: the newest run of this job started since the DAG run began, if any."""
+        dag_run_start = context["dag_run"].start_date
+        since = int(dag_run_start.timestamp() * 1000) if dag_run_start else int(time.time() * 1000) - 86_400_000
+        runs, offset, count = [], 0, 1
+        while offset < count:
+            page = self.hook.list_quality_instances(
+                task_type=validation.TASK_TYPES[validation.rule_type(self.rule_type)],
+                start_time=since - 60_000,
+                limit=100,
+                offset=offset,
+            )
+            resources = page.get("resources") or []
+            runs += [run for run in resources if str(run.get("task_id")) == str(self.rule_id)]
+            offset, count = offset + len(resources), (int(page.get("count") or 0) if resources else 0)
+        if not runs:
+            return None
+        newest = max(runs, key=lambda run: run.get("start_time") or 0)
+        return {"instance_id": str(newest["id"]), "submitted_at": newest.get("start_time") or since}
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def _trigger(self, external_id: dict[str, Any]):
+        from airflow_provider_dataarts.triggers.quality import QualityInstanceTrigger
+
+        now = time.time()
+        return QualityInstanceTrigger(
+            external_id["instance_id"],
+            rule_type=validation.rule_type(self.rule_type),
+            started_after=external_id["submitted_at"],
+            poll_interval=self.poll_interval,
+            deadline=now + self.timeout if self.timeout else None,
+            not_found_deadline=external_id["submitted_at"] / 1000 + NOT_FOUND_GRACE,
+            fail_on_alarm=self.fail_on_alarm,
+            cancel_on_kill=True,
+            **self.connection_kwargs,
+        )
+
+    def _defer_timeout(self) -> timedelta | None:
+        # The trigger keeps the deadline itself (and cancels the run); Airflow's own defer
+        # timeout is only a backstop should the trigger never answer.
+        return timedelta(seconds=self.timeout + 3 * self.poll_interval + 60) if self.timeout else None
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
+        """Turn the trigger's event into the task's outcome."""
+        self._link_instance(context, event["instance_id"])
+        status = event["status"]
+        if status == "error":  # the run may still be going: keep its id so a retry reattaches
+            raise DataArtsWaitError(event["message"])
+        self._forget_run(context)
+        if status == "timeout":
+            self._cancel("it passed the timeout")
+            raise DataArtsWaitError(f"{event['message']} (timeout {self.timeout} s); the run was cancelled")
+        if status == "not_found":
+            raise DataArtsWaitError(f"{event['message']} {NOT_FOUND_GRACE:.0f} s after the rerun was accepted")
+        push_verdict(self, context, event)
+        return self.instance_id
+
+    def _link_instance(self, context: Any, instance_id: str) -> None:
+        self.instance_id = instance_id
+        config = self.hook.transport.config
+        self.push_console_url(context, links.quality_instance_url(config.region, config.workspace, instance_id))
+
+    def _forget_run(self, context: Any) -> None:
+        # The verdict is in: a later clear of this task must start a fresh run, not find this one.
+        store = context.get("task_state_store")
+        if store is not None:
+            store.delete(self.external_id_key)
+
+    def _cancel(self, why: str) -> None:
+        try:
+            self.hook.cancel_quality_instance(self.instance_id)
+            self.log.info("Cancelled quality instance %s because %s", self.instance_id, why)
+        except Exception as error:  # the task is failing or being killed anyway
+            self.log.warning("Could not cancel quality instance %s: %s", self.instance_id, error)
+
+    def on_kill(self) -> None:
+        """Cancel the run this task started, when the task is killed while waiting in the worker."""
+        if self.instance_id and self.wait_for_completion:
+            self._cancel("the task was killed")
+
+
+def push_verdict(task: Any, context: Any, event: dict[str, Any]) -> None:
+    """Push ``instance`` and ``results`` to XCom, then succeed, warn or fail as the event says."""
+    ti = context["ti"]
+    instance_id = event["instance_id"]
+    ti.xcom_push(key="instance", value=event["instance"])
+    try:
+        ti.xcom_push(key="results", value=task.hook.get_quality_instance_result(instance_id))
+    except Exception as error:
+        task.log.warning("Could not read the sub-rule results of instance %s: %s", instance_id, error)
+    if event["status"] == "success":
+        log = task.log.warning if event["run_status"] == "ALARMING" else task.log.info
+        log("%s", event["message"])
+        return
+    raise DataArtsQualityFailure(event["message"])
+
+
+async def _first_event(trigger: Any) -> dict[str, Any]:
+    async for event in trigger.run():
+        return event.payload
+    raise RuntimeError("the trigger ended without an event")

@@ -1,0 +1,189 @@
+"""QualityInstanceTrigger: waits for a DataArts Quality run instance to finish, asynchronously."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+TERMINAL = ("SUCCESS", "FAILED", "ALARMING")
+
+
+def instance_summary(instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance as XCom and events carry it: ids as strings (19 digits do not survive a float)."""
+    summary = dict(instance)
+    for key in ("id", "task_id"):
+        if summary.get(key) is not None:
+            summary[key] = str(summary[key])
+    return summary
+
+
+def verdict(instance_id: str, instance: dict[str, Any] | None, fail_on_alarm: bool) -> dict[str, Any] | None:
+    """The event for a lookup result, or ``None`` while the instance is still running.
+
+    ``status`` is ``success``, ``failed`` or ``alarm`` (ALARMING with ``fail_on_alarm``).
+    """
+    run_status = instance and instance.get("run_status")
+    if run_status not in TERMINAL:
+        return None
+    assert instance is not None
+    status = {"SUCCESS": "success", "FAILED": "failed"}.get(run_status) or ("alarm" if fail_on_alarm else "success")
+    message = {
+        "success": f"Quality instance {instance_id} finished with {run_status}",
+        "failed": f"Quality instance {instance_id} ({instance.get('name')}) FAILED",
+        "alarm": f"Quality instance {instance_id} ({instance.get('name')}) raised an alarm on the data (ALARMING)",
+    }[status]
+    return {
+        "status": status,
+        "message": message,
+        "instance_id": instance_id,
+        "run_status": run_status,
+        "instance": instance_summary(instance),
+    }
+
+
+class QualityInstanceTrigger(BaseTrigger):
+    """Polls the run-result list until one quality instance finishes; yields exactly one event.
+
+    The event is ``{"status", "message", "instance_id", "run_status", "instance"}`` with
+    ``status`` one of ``success``, ``failed``, ``alarm``, ``timeout``, ``not_found`` or
+    ``error``: everything the task needs to resume, so nothing is passed through
+    ``defer(kwargs=...)``. ``run()`` only reads; it never starts or reruns anything, so a
+    trigger re-created after a triggerer restart (or running twice for a moment) is harmless.
+
+    :param instance_id: the run instance to wait for.
+    :param rule_type: 1 (quality job) or 2 (comparison job), narrows each lookup.
+    :param started_after: epoch milliseconds the run started after; keeps a lookup to one request.
+    :param poll_interval: seconds between lookups.
+    :param deadline: epoch seconds after which a ``timeout`` event is sent (``None``: wait forever).
+        Absolute, so a re-created trigger keeps the original deadline.
+    :param not_found_deadline: epoch seconds after which an instance that is still not listed
+        ends the wait with a ``not_found`` event.
+    :param fail_on_alarm: ``False`` turns ALARMING into a ``success`` event.
+    :param cancel_on_kill: cancel the instance when a user marks the deferred task failed or
+        success, or clears it (Airflow 3.3+ calls ``on_kill``); set by the operator that started it.
+    :param dataarts_conn_id: Airflow connection of type ``dataarts``.
+    :param region: overrides the connection's region.
+    :param project_id: overrides the connection's project id.
+    :param workspace: overrides the connection's workspace id.
+    :param hook_params: more ``DataArtsHook`` arguments (JSON-safe values).
+    """
+
+    def __init__(
+        self,
+        instance_id: str,
+        *,
+        rule_type: int | None = None,
+        started_after: int | None = None,
+        poll_interval: float = 30.0,
+        deadline: float | None = None,
+        not_found_deadline: float | None = None,
+        fail_on_alarm: bool = True,
+        cancel_on_kill: bool = False,
+        dataarts_conn_id: str = "dataarts_default",
+        region: str | None = None,
+        project_id: str | None = None,
+        workspace: str | None = None,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.instance_id = str(instance_id)
+        self.rule_type = rule_type
+        self.started_after = started_after
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+        self.not_found_deadline = not_found_deadline
+        self.fail_on_alarm = fail_on_alarm
+        self.cancel_on_kill = cancel_on_kill
+        self.dataarts_conn_id = dataarts_conn_id
+        self.region = region
+        self.project_id = project_id
+        self.workspace = workspace
+        self.hook_params = hook_params or {}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        kwargs = {
+            name: getattr(self, name)
+            for name in (
+                "instance_id",
+                "rule_type",
+                "started_after",
+                "poll_interval",
+                "deadline",
+                "not_found_deadline",
+                "fail_on_alarm",
+                "cancel_on_kill",
+                "dataarts_conn_id",
+                "region",
+                "project_id",
+                "workspace",
+                "hook_params",
+            )
+        }
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
+
+    def _hook(self):
+        from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
+
+        return DataArtsHook(
+            self.dataarts_conn_id,
+            region=self.region,
+            project_id=self.project_id,
+            workspace=self.workspace,
+            **self.hook_params,
+        )
+
+    def _event(self, status: str, message: str, run_status: str | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "message": message,
+                "instance_id": self.instance_id,
+                "run_status": run_status,
+                "instance": None,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_dataarts.exceptions import DataArtsApiError
+
+        hook = self._hook()
+        last_status: str | None = None
+        while True:
+            try:
+                instance = await hook.aget_quality_instance(
+                    self.instance_id, rule_type=self.rule_type, started_after=self.started_after
+                )
+            except (DataArtsApiError, ValueError) as error:
+                yield self._event("error", str(error), last_status)
+                return
+            now = time.time()
+            if instance is not None and instance.get("run_status") != last_status:
+                self.log.info("Quality instance %s is %s", self.instance_id, instance.get("run_status"))
+                last_status = instance.get("run_status")
+            event = verdict(self.instance_id, instance, self.fail_on_alarm)
+            if event is not None:
+                yield TriggerEvent(event)
+                return
+            if instance is None and self.not_found_deadline is not None and now >= self.not_found_deadline:
+                yield self._event("not_found", f"Quality instance {self.instance_id} is not listed by DataArts")
+                return
+            if self.deadline is not None and now >= self.deadline:
+                message = f"Quality instance {self.instance_id} still {last_status or 'not listed'} at the deadline"
+                yield self._event("timeout", message, last_status)
+                return
+            wait = self.poll_interval if self.deadline is None else min(self.poll_interval, self.deadline - now)
+            await asyncio.sleep(max(wait, 0))
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+: a user marked the deferred task failed or success, or cleared it."""
+        if not self.cancel_on_kill:
+            return
+        try:
+            await self._hook().acancel_quality_instance(self.instance_id)
+            self.log.info("Cancelled quality instance %s", self.instance_id)
+        except Exception as error:  # the task is ending anyway; say why the cancel did not happen
+            self.log.warning("Could not cancel quality instance %s: %s", self.instance_id, error)

@@ -1,0 +1,136 @@
+"""Test set-up: a throw-away AIRFLOW_HOME (set before anything imports Airflow), the emulator
+fixture, and a helper that runs a DAG through real Airflow with ``dag.test()``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_HOME = Path(tempfile.mkdtemp(prefix="dataarts-airflow-home-"))
+(_HOME / "dags").mkdir()
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ.pop("AIRFLOW_CONN_DATAARTS_DEFAULT", None)
+
+import pytest  # noqa: E402
+
+from airflow_provider_dataarts.emulator import Emulator  # noqa: E402
+
+
+@pytest.fixture
+def emulator(monkeypatch):
+    """A fresh emulator on a free port; ``dataarts_default`` points at it with AK/SK and short timeouts."""
+    with Emulator() as emu:
+        monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", emu.connection_json(timeout=[2, 5]))
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated SQLite metadata DB in the temporary AIRFLOW_HOME (about 3 s, once per session)."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+# -- running DAGs through real Airflow ------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from typing import Any  # noqa: E402
+
+from airflow_provider_dataarts._compat import AIRFLOW_V3  # noqa: E402
+
+if AIRFLOW_V3:
+    from airflow.sdk import DAG
+else:
+    from airflow.models.dag import DAG
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def make_dag(dag_id: str, **kwargs: Any) -> DAG:
+    """A manually triggered DAG for one test."""
+    return DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False, **kwargs)
+
+
+@dataclass
+class DagResult:
+    """What ``dag.test()`` left in the metadata DB: task states, tries and XComs."""
+
+    dag_id: str
+    run_id: str
+    states: dict[str, str]
+    tries: dict[str, int]
+
+    def _ti(self, session: Any, task_id: str) -> Any:
+        from airflow.models.taskinstance import TaskInstance
+
+        return session.query(TaskInstance).filter_by(dag_id=self.dag_id, run_id=self.run_id, task_id=task_id).one()
+
+    def xcom(self, task_id: str, key: str = "return_value") -> Any:
+        """The XCom value as stored (JSON), read straight from the table."""
+        import json
+
+        from airflow.utils.session import create_session
+        from sqlalchemy import text
+
+        with create_session() as session:
+            row = session.execute(
+                text("SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t AND key = :k"),
+                {"d": self.dag_id, "r": self.run_id, "t": task_id, "k": key},
+            ).first()
+        return None if row is None or row[0] is None else json.loads(row[0])
+
+    def link(self, task_id: str, link_class: str) -> str | None:
+        """The URL of a task's extra link, where each Airflow version keeps it."""
+        if AIRFLOW_V3:
+            return self.xcom(task_id, f"_link_{link_class}")
+        return self.xcom(task_id, "dataarts_console_url")
+
+    def rendered(self, task_id: str) -> dict[str, Any]:
+        from airflow.models.renderedtifields import RenderedTaskInstanceFields
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return RenderedTaskInstanceFields.get_templated_fields(self._ti(session, task_id), session=session) or {}
+
+
+def _read_result(dag_run: Any) -> DagResult:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dag_run = session.merge(dag_run)
+        tis = dag_run.get_task_instances(session=session)
+        return DagResult(
+            dag_run.dag_id,
+            dag_run.run_id,
+            {ti.task_id: ti.state for ti in tis},
+            {ti.task_id: ti.try_number for ti in tis},
+        )
+
+
+@pytest.fixture
+def run_dag(airflow_db):
+    """Run a DAG built in a test with ``dag.test()`` and return its :class:`DagResult`."""
+
+    def run(dag: DAG, **kwargs: Any) -> DagResult:
+        if AIRFLOW_V3:  # 3.3 runs only serialized DAGs
+            from airflow.dag_processing.bundles.manager import DagBundlesManager
+            from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+            DagBundlesManager().sync_bundles_to_db()
+            bag = DagBag(collect_dags=False)
+            bag.bag_dag(dag)
+            sync_bag_to_db(bag, "dags-folder", None)
+        return _read_result(dag.test(**kwargs))
+
+    return run
