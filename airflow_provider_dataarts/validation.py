@@ -6,6 +6,7 @@ with a message that names the field and the rule it broke.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Mapping
@@ -97,23 +98,33 @@ def _param_value(name: str, value: Any) -> str:
     return text
 
 
+def _parse_rendered(text: str) -> Any:
+    # A template renders a dict either as JSON ("{{ params.p | tojson }}") or as its Python
+    # repr ("{{ params.p }}"); both are read, neither is evaluated as code.
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        raise ValueError(
+            "job_params must be a dict, a list of {'name', 'value'} pairs, or JSON of either; "
+            f"got a string that is neither JSON nor a literal: {text[:80]!r}"
+        ) from None
+
+
 def job_params(value: Any) -> list[dict[str, str]]:
     """Normalise ``job_params`` to the API's ``[{"name": ..., "value": ...}]``.
 
-    Accepts a dict ``{name: value}``, the API's list of pairs, or either as a JSON string
-    (what a Jinja template renders). Names: 1 to 64 characters; values: strings or
-    numbers of at most 1024 characters.
+    Accepts a dict ``{name: value}``, the API's list of pairs, or either as a string a
+    Jinja template rendered (JSON, or the Python literal ``{{ params.p }}`` gives).
+    Names: 1 to 64 characters; values: strings or numbers of at most 1024 characters.
     """
     if value is None:
         return []
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ValueError(
-                "job_params must be a dict, a list of {'name', 'value'} pairs, or JSON of either; "
-                f"got a string that is not JSON: {value[:80]!r}"
-            ) from None
+        value = _parse_rendered(value)
     if isinstance(value, Mapping):
         pairs = list(value.items())
     elif isinstance(value, (list, tuple)):

@@ -48,6 +48,7 @@ class EmulatorServer:
         self.ssl_context = ssl_context
         self.connections: set[asyncio.StreamWriter] = set()
         self.peak_connections = 0
+        self.accepted_connections = 0
         self._server: asyncio.AbstractServer | None = None
 
     @property
@@ -73,6 +74,7 @@ class EmulatorServer:
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connections.add(writer)
+        self.accepted_connections += 1
         self.peak_connections = max(self.peak_connections, len(self.connections))
         try:
             while True:
@@ -156,6 +158,7 @@ class EmulatorServer:
                     **service.snapshot(),
                     "open_connections": len(self.connections),
                     "peak_connections": self.peak_connections,
+                    "accepted_connections": self.accepted_connections,
                 },
             )
         if request.method == "GET" and what == "log":
