@@ -1,0 +1,1 @@
+"""Example DAGs; ``make demo`` runs them against the local emulator."""
