@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import make_dag
+from tests.conftest import make_dag
 
 from airflow_provider_dataarts.operators.check import CheckTaskStopOperator
 

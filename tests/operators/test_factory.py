@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_dag
+from tests.conftest import make_dag
 
 from airflow_provider_dataarts.operators.factory import FactoryJobStartOperator, FactoryJobStopOperator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import make_dag
+from tests.conftest import make_dag
 
 from airflow_provider_dataarts.operators.quality import QualityJobActionOperator, RerunQualityOperator
 
