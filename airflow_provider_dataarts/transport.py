@@ -419,6 +419,8 @@ class _TokenCache:
         return entry[0] if entry and time.time() < entry[1] else None
 
     def put(self, key: str, reply: Reply) -> str:
+        from airflow_provider_dataarts._compat import mask_secret
+
         token = reply.headers.get("X-Subject-Token")
         if not token:
             raise DataArtsApiError(
@@ -434,6 +436,7 @@ class _TokenCache:
             expires_at = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
         except (KeyError, TypeError, ValueError):
             log.warning("IAM token answer has no readable expires_at; assuming one hour")
+        mask_secret(token)
         lifetime = max(0.0, expires_at - time.time())
         # Refresh shortly before expiry: five minutes, or a tenth of a short lifetime.
         self._tokens[key] = (token, expires_at - min(300.0, lifetime / 10))

@@ -90,6 +90,20 @@ class DagResult:
             ).first()
         return None if row is None or row[0] is None else json.loads(row[0])
 
+    def all_xcoms(self, task_id: str) -> dict[str, Any]:
+        """Every XCom the task left, by key, as stored."""
+        import json
+
+        from airflow.utils.session import create_session
+        from sqlalchemy import text
+
+        with create_session() as session:
+            rows = session.execute(
+                text("SELECT key, value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t"),
+                {"d": self.dag_id, "r": self.run_id, "t": task_id},
+            ).all()
+        return {key: json.loads(value) if value is not None else None for key, value in rows}
+
     def link(self, task_id: str, link_class: str) -> str | None:
         """The URL of a task's extra link, where each Airflow version keeps it."""
         if AIRFLOW_V3:

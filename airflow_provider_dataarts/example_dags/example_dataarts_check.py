@@ -19,7 +19,10 @@ with DAG(
     catchup=False,
     params={
         "check_task_id": Param(
-            "2b31ed520a1c4bd6aebedb6e57a8c9d0", type="string", minLength=1, maxLength=32,
+            "2b31ed520a1c4bd6aebedb6e57a8c9d0",
+            type="string",
+            minLength=1,
+            maxLength=32,
             description="CodeArts Check task id",
         )
     },

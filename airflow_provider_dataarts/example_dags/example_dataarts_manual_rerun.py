@@ -18,12 +18,21 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     params={
-        "rule_id": Param("1200372516590559232", type="string", title="Job id",
-                         description="Id of the quality job or comparison job to rerun"),
-        "rule_type": Param(1, type="integer", enum=[1, 2], title="Job type",
-                           description="1: quality job, 2: comparison job"),
-        "workspace": Param(None, type=["null", "string"], title="Workspace id",
-                           description="Leave empty for the connection's workspace"),
+        "rule_id": Param(
+            "1200372516590559232",
+            type="string",
+            title="Job id",
+            description="Id of the quality job or comparison job to rerun",
+        ),
+        "rule_type": Param(
+            1, type="integer", enum=[1, 2], title="Job type", description="1: quality job, 2: comparison job"
+        ),
+        "workspace": Param(
+            None,
+            type=["null", "string"],
+            title="Workspace id",
+            description="Leave empty for the connection's workspace",
+        ),
     },
     render_template_as_native_obj=True,
     tags=["dataarts", "example"],

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import make_dag
-
 from airflow_provider_dataarts.operators.check import CheckTaskStopOperator
+from tests.conftest import make_dag
 
 TASK = "2b31ed520a1c4bd6aebedb6e57a8c9d0"
 

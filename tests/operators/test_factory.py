@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import make_dag
 
 from airflow_provider_dataarts.operators.factory import FactoryJobStartOperator, FactoryJobStopOperator
+from tests.conftest import make_dag
 
 
 @pytest.fixture

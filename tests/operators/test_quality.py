@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.conftest import make_dag
 
 from airflow_provider_dataarts.operators.quality import QualityJobActionOperator, RerunQualityOperator
+from tests.conftest import make_dag
 
 RULE = "1200372516590559232"
 COMPARISON = "1440764172232392705"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import make_dag
 
 from airflow_provider_dataarts.operators.quality import RerunQualityOperator
 from airflow_provider_dataarts.sensors.quality import QualityInstanceSensor
+from tests.conftest import make_dag
 
 RULE = "1200372516590559232"
 FAST = {"retry_limit": 2, "retry_delay": 0.01, "retry_max_delay": 0.05}
