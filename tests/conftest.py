@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="dataarts-airflow-home-"))
@@ -16,6 +17,12 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.pop("AIRFLOW_CONN_DATAARTS_DEFAULT", None)
+if version("apache-airflow").startswith("2."):
+    # Airflow 2.11 in unit-test mode: no LocalExecutor on SQLite, one Fernet key for every
+    # process (or connections written by one cannot be read by another), no timer warning.
+    os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
+    os.environ["AIRFLOW__CORE__FERNET_KEY"] = "ZGF0YWFydHMtdGVzdHMtZml4ZWQtZmVybmV0LWtleSE="
+    os.environ["AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY"] = "True"
 
 import pytest  # noqa: E402
 
