@@ -19,6 +19,8 @@ class DataArtsApiError(AirflowException):
     :param reached_server: ``False`` only when the request provably never reached
         the server (connection refused or connect timeout), so even a call that
         starts something may be sent again.
+    :param transient: ``False`` for a failure without an answer that trying again cannot
+        fix, such as a server certificate that does not verify.
     """
 
     def __init__(
@@ -32,6 +34,7 @@ class DataArtsApiError(AirflowException):
         error_msg: str | None = None,
         retry_after: float | None = None,
         reached_server: bool = True,
+        transient: bool = True,
     ) -> None:
         self.service = service
         self.method = method
@@ -41,6 +44,7 @@ class DataArtsApiError(AirflowException):
         self.error_msg = error_msg
         self.retry_after = retry_after
         self.reached_server = reached_server
+        self.transient = transient
         super().__init__(str(self))
 
     def __str__(self) -> str:

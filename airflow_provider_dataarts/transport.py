@@ -285,7 +285,7 @@ class RetryPolicy:
         if not isinstance(error, DataArtsApiError):
             return False
         if error.status is None:
-            return idempotent or not error.reached_server
+            return error.transient and (idempotent or not error.reached_server)
         return error.status in RETRY_STATUSES and (idempotent or error.status in NOT_PROCESSED_STATUSES)
 
     def tenacity_kwargs(self, call: Call) -> dict[str, Any]:
@@ -355,12 +355,20 @@ def _parse(call: Call, status: int, headers: Mapping[str, str], content: bytes) 
 
 
 def _no_answer(call: Call, error: Exception, *, reached_server: bool) -> DataArtsApiError:
-    kind = type(error).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in str(error):  # both requests and httpx say so; retrying cannot help
+        return DataArtsApiError(
+            service=call.service,
+            method=call.method,
+            path=call.path,
+            transient=False,
+            error_msg="TLS certificate verification failed; set extra.verify to the CA bundle that signed it "
+            f"({type(error).__name__}: {error})",
+        )
     return DataArtsApiError(
         service=call.service,
         method=call.method,
         path=call.path,
-        error_msg=f"{kind}: {error}",
+        error_msg=f"{type(error).__name__}: {error}",
         reached_server=reached_server,
     )
 

@@ -64,9 +64,17 @@ else:
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+FAILURES: dict[tuple[str, str], BaseException] = {}
+
+
+def _record_failure(context: Any) -> None:
+    FAILURES[(context["dag"].dag_id, context["task"].task_id)] = context["exception"]
+
+
 def make_dag(dag_id: str, **kwargs: Any) -> DAG:
-    """A manually triggered DAG for one test."""
-    return DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False, **kwargs)
+    """A manually triggered DAG for one test; every task's failure exception is recorded."""
+    default_args = {"on_failure_callback": _record_failure, **kwargs.pop("default_args", {})}
+    return DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False, default_args=default_args, **kwargs)
 
 
 @dataclass
@@ -96,6 +104,11 @@ class DagResult:
                 {"d": self.dag_id, "r": self.run_id, "t": task_id, "k": key},
             ).first()
         return None if row is None or row[0] is None else json.loads(row[0])
+
+    def error(self, task_id: str) -> str:
+        """``ExceptionType: message`` of the exception that failed the task's last try."""
+        error = FAILURES.get((self.dag_id, task_id))
+        return f"{type(error).__name__}: {error}" if error is not None else ""
 
     def all_xcoms(self, task_id: str) -> dict[str, Any]:
         """Every XCom the task left, by key, as stored."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_dataarts import links, validation
 from airflow_provider_dataarts._compat import conf
-from airflow_provider_dataarts.exceptions import DataArtsQualityFailure, DataArtsWaitError
+from airflow_provider_dataarts.exceptions import DataArtsApiError, DataArtsQualityFailure, DataArtsWaitError
 from airflow_provider_dataarts.links import DataArtsQualityLink
 from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
 
@@ -229,7 +229,7 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
         self._link_instance(context, event["instance_id"])
         status = event["status"]
         if status == "error":  # the run may still be going: keep its id so a retry reattaches
-            raise DataArtsWaitError(event["message"])
+            raise_wait_error(event)
         self._forget_run(context)
         if status == "timeout":
             self._cancel("it passed the timeout")
@@ -261,6 +261,13 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
         """Cancel the run this task started, when the task is killed while waiting in the worker."""
         if self.instance_id and self.wait_for_completion:
             self._cancel("the task was killed")
+
+
+def raise_wait_error(event: dict[str, Any]) -> None:
+    """Raise what ended a wait: the API error itself when there was one."""
+    if event.get("api_error"):
+        raise DataArtsApiError(**event["api_error"])
+    raise DataArtsWaitError(event["message"])
 
 
 def push_verdict(task: Any, context: Any, event: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from airflow_provider_dataarts._compat import AirflowSensorTimeout, BaseSensorOp
 from airflow_provider_dataarts.exceptions import DataArtsWaitError
 from airflow_provider_dataarts.links import DataArtsQualityLink
 from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
-from airflow_provider_dataarts.operators.quality import push_verdict
+from airflow_provider_dataarts.operators.quality import push_verdict, raise_wait_error
 
 
 class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
@@ -138,5 +138,5 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
         if event["status"] == "timeout":
             raise AirflowSensorTimeout(f"{event['message']} (sensor timeout {self.timeout:.0f} s)")
         if event["status"] in ("error", "not_found"):
-            raise DataArtsWaitError(event["message"])
+            raise_wait_error(event)
         push_verdict(self, context, event)

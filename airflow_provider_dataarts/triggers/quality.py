@@ -50,9 +50,10 @@ class QualityInstanceTrigger(BaseTrigger):
 
     The event is ``{"status", "message", "instance_id", "run_status", "instance"}`` with
     ``status`` one of ``success``, ``failed``, ``alarm``, ``timeout``, ``not_found`` or
-    ``error``: everything the task needs to resume, so nothing is passed through
-    ``defer(kwargs=...)``. ``run()`` only reads; it never starts or reruns anything, so a
-    trigger re-created after a triggerer restart (or running twice for a moment) is harmless.
+    ``error`` (then ``api_error`` holds the ``DataArtsApiError`` fields): everything the
+    task needs to resume, so nothing is passed through ``defer(kwargs=...)``. ``run()`` only
+    reads; it never starts or reruns anything, so a trigger re-created after a triggerer
+    restart (or running twice for a moment) is harmless.
 
     :param instance_id: the run instance to wait for.
     :param rule_type: 1 (quality job) or 2 (comparison job), narrows each lookup.
@@ -136,7 +137,7 @@ class QualityInstanceTrigger(BaseTrigger):
             **self.hook_params,
         )
 
-    def _event(self, status: str, message: str, run_status: str | None = None) -> TriggerEvent:
+    def _event(self, status: str, message: str, run_status: str | None = None, **extra: Any) -> TriggerEvent:
         return TriggerEvent(
             {
                 "status": status,
@@ -144,6 +145,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 "instance_id": self.instance_id,
                 "run_status": run_status,
                 "instance": None,
+                **extra,
             }
         )
 
@@ -157,7 +159,13 @@ class QualityInstanceTrigger(BaseTrigger):
                 instance = await hook.aget_quality_instance(
                     self.instance_id, rule_type=self.rule_type, started_after=self.started_after
                 )
-            except (DataArtsApiError, ValueError) as error:
+            except DataArtsApiError as error:
+                # The fields travel in the event so the task raises the same DataArtsApiError.
+                fields = ("service", "method", "path", "status", "error_code", "error_msg", "reached_server")
+                api_error = {name: getattr(error, name) for name in fields}
+                yield self._event("error", str(error), last_status, api_error=api_error)
+                return
+            except ValueError as error:
                 yield self._event("error", str(error), last_status)
                 return
             now = time.time()
