@@ -3,6 +3,8 @@
 #   make test            the test suite on Airflow 3 (what CI runs)
 #   make test-airflow2   the same suite on Airflow 2.11, in its own venv
 #   make bench           benchmarks, rewrites BENCHMARKS.md
+#   make ui-test         browser test of the Airflow 3 UI (headless Chromium) against the emulator
+#   make ui-screenshots  the same, and refresh the README's screenshots in docs/img/
 #   make lint            ruff
 
 PYTHON ?= python3.11
@@ -12,7 +14,7 @@ CONSTRAINTS := constraints/airflow-$(AIRFLOW_VERSION).txt
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 
-.PHONY: venv test test-airflow2 demo bench lint clean
+.PHONY: venv test test-airflow2 demo bench ui-test ui-screenshots lint clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	rm -rf $(VENV)
@@ -35,9 +37,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+ui-test: $(STAMP)
+	$(PYTHON) ui/run_ui_test.py
+
+ui-screenshots: $(STAMP)
+	$(PYTHON) ui/run_ui_test.py --update-docs
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf .venv .venv-airflow2 build dist *.egg-info .demo
+	rm -rf .venv .venv-* build dist *.egg-info .demo .ui-run .deploy-run

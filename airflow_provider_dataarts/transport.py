@@ -457,7 +457,13 @@ class _TokenCache:
 
 
 TOKENS = _TokenCache()
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple, httpx.AsyncClient]] = weakref.WeakKeyDictionary()
+# One pool per event loop (the triggerer has one loop for all its triggers), keyed by TLS/proxy settings.
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[httpx.AsyncClient, asyncio.Semaphore]]] = (
+    weakref.WeakKeyDictionary()
+)
+# httpcore's pool does work proportional to its queue for every request it assigns, so a burst
+# of a thousand polls costs twice the CPU per request; excess requests wait here instead.
+ASYNC_IN_FLIGHT = 4
 
 
 class Transport:
@@ -467,6 +473,7 @@ class Transport:
         self.config = config
         self.retry = retry or RetryPolicy()
         self._session: requests.Session | None = None
+        self._environments: dict[str, tuple[dict[str, str], bool | str]] = {}
 
     def __repr__(self) -> str:
         return f"Transport({self.config!r}, {self.retry!r})"
@@ -520,13 +527,33 @@ class Transport:
         if self._session is None:
             import requests
 
-            self._session = requests.Session()
+            session = requests.Session()
+            # Left on, requests re-reads the whole environment (proxies, CA bundle) on every
+            # call, which costs about as much CPU as the rest of the call: _environment() reads
+            # it once per endpoint instead.
+            session.trust_env = False
+            self._session = session
         return self._session
+
+    def _environment(self, url: str) -> tuple[dict[str, str], bool | str]:
+        """Proxies and TLS verification for ``url``: the connection's, else the environment's (read once)."""
+        base = url.split("/", 3)[:3]
+        key = "/".join(base)
+        if key not in self._environments:
+            from requests.utils import get_environ_proxies
+
+            proxies = {**get_environ_proxies(key), **(self.config.proxies or {})}
+            verify = self.config.verify
+            if verify is True:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            self._environments[key] = (proxies, verify)
+        return self._environments[key]
 
     def _send_once(self, call: Call, token: str | None = None) -> Reply:
         import requests
 
         url, headers, body = self._prepare(call, token)
+        proxies, verify = self._environment(url)
         started = time.monotonic()
         try:
             response = self.session.request(
@@ -535,8 +562,8 @@ class Transport:
                 headers=headers,
                 data=body,
                 timeout=self.config.timeout,
-                verify=self.config.verify,
-                proxies=dict(self.config.proxies or {}),
+                verify=verify,
+                proxies=proxies,
                 allow_redirects=False,
             )
         except requests.RequestException as error:
@@ -586,7 +613,7 @@ class Transport:
 
     # -- async -----------------------------------------------------------------------
 
-    def _async_client(self) -> httpx.AsyncClient:
+    def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         import httpx
 
         loop = asyncio.get_running_loop()
@@ -602,11 +629,9 @@ class Transport:
                 f"{scheme}://": httpx.AsyncHTTPTransport(proxy=url, verify=verify)
                 for scheme, url in (self.config.proxies or {}).items()
             }
-            clients[key] = httpx.AsyncClient(
-                verify=verify,
-                mounts=mounts or None,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-            )
+            limits = httpx.Limits(max_connections=ASYNC_IN_FLIGHT, max_keepalive_connections=ASYNC_IN_FLIGHT)
+            client = httpx.AsyncClient(verify=verify, mounts=mounts or None, limits=limits)
+            clients[key] = (client, asyncio.Semaphore(ASYNC_IN_FLIGHT))
         return clients[key]
 
     async def _asend_once(self, call: Call, token: str | None = None) -> Reply:
@@ -614,14 +639,16 @@ class Transport:
 
         url, headers, body = self._prepare(call, token)
         connect, read = self.config.timeout
+        client, slots = self._async_client()
         try:
-            response = await self._async_client().request(
-                call.method,
-                url,
-                headers=headers,
-                content=body,
-                timeout=httpx.Timeout(read, connect=connect, pool=read),
-            )
+            async with slots:
+                response = await client.request(
+                    call.method,
+                    url,
+                    headers=headers,
+                    content=body,
+                    timeout=httpx.Timeout(read, connect=connect, pool=read),
+                )
         except httpx.HTTPError as error:
             not_reached = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
             raise _no_answer(call, error, reached_server=not not_reached) from None

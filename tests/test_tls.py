@@ -36,8 +36,9 @@ def _certificate(subject, issuer, public_key, signing_key, *, ca):
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                        critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
     return builder.sign(signing_key, hashes.SHA256())
 
 
@@ -53,8 +54,9 @@ def pki(tmp_path_factory):
     (folder / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     (folder / "server.pem").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     (folder / "server.key").write_bytes(
-        server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return folder
 
@@ -100,15 +102,18 @@ def test_async_path_verifies_too(https_emulator, pki):
 
 
 def test_verification_can_be_switched_off_explicitly(https_emulator):
-    emulator, use = https_emulator
+    _, use = https_emulator
     use(verify="false")
     assert DataArtsHook(**FAST).list_quality_instances()["count"] == 0
 
 
 def test_region_defaults_are_https_only():
     assert all(url.startswith("https://") for url in DEFAULT_ENDPOINTS.values())
-    conn = type("Conn", (), {"conn_id": "c", "login": "ak", "password": "sk", "host": None,
-                             "extra": json.dumps({"region": "cn-north-4"})})()
+    conn = type(
+        "Conn",
+        (),
+        {"conn_id": "c", "login": "ak", "password": "sk", "host": None, "extra": json.dumps({"region": "cn-north-4"})},
+    )()
     config = ConnectionConfig.from_connection(conn)
     for service in ("quality", "factory", "check", "iam"):
         assert config.endpoint(service).startswith("https://") and "cn-north-4" in config.endpoint(service)
@@ -116,6 +121,7 @@ def test_region_defaults_are_https_only():
 
 
 def test_a_host_without_scheme_means_https():
-    conn = type("Conn", (), {"conn_id": "c", "login": "ak", "password": "sk", "host": "dayu.example.com",
-                             "extra": "{}"})()
+    conn = type(
+        "Conn", (), {"conn_id": "c", "login": "ak", "password": "sk", "host": "dayu.example.com", "extra": "{}"}
+    )()
     assert ConnectionConfig.from_connection(conn).endpoint("quality") == "https://dayu.example.com"

@@ -47,6 +47,7 @@ class EmulatorServer:
         self.port = port
         self.ssl_context = ssl_context
         self.connections: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task] = set()
         self.peak_connections = 0
         self.accepted_connections = 0
         self._server: asyncio.AbstractServer | None = None
@@ -65,7 +66,11 @@ class EmulatorServer:
         if self._server is not None:
             self._server.close()
             for writer in list(self.connections):
-                writer.close()
+                writer.close()  # each handler then sees EOF and ends by itself
+            _, pending = await asyncio.wait(self._handlers, timeout=1) if self._handlers else (set(), set())
+            for task in pending:  # still sleeping in an injected latency
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
 
@@ -74,6 +79,7 @@ class EmulatorServer:
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connections.add(writer)
+        self._handlers.add(asyncio.current_task())
         self.accepted_connections += 1
         self.peak_connections = max(self.peak_connections, len(self.connections))
         try:
@@ -90,6 +96,7 @@ class EmulatorServer:
             pass
         finally:
             self.connections.discard(writer)
+            self._handlers.discard(asyncio.current_task())
             writer.close()
 
     @staticmethod

@@ -12,6 +12,7 @@ Error codes follow the seed pages where they give one (``DLF.0100``,
 
 from __future__ import annotations
 
+import bisect
 import hmac
 import itertools
 import json
@@ -202,6 +203,7 @@ class DataArtsService:
         self.tokens: dict[str, float] = {token: float("inf") for token in static_tokens}
         self.rules: dict[str, Rule] = {}
         self.instances: dict[int, Instance] = {}
+        self._by_start: list[tuple[int, int]] = []  # (start_ms, id), sorted: time windows by bisection
         self.jobs: dict[str, Job] = {}
         self.check_tasks: dict[str, str] = {}
         self.faults: list[Fault] = []
@@ -246,7 +248,7 @@ class DataArtsService:
                 self._new_instance(rule, start_ms=start, duration=60.0, outcome=TERMINAL[n % 3])
 
     def load(self, config: dict[str, Any]) -> None:
-        """Load rules, jobs and check tasks from a JSON-style dict (the CLI's ``--config``)."""
+        """Load ``rules``, ``jobs``, ``check_tasks``, ``users`` and ``history`` from a JSON-style dict."""
         for rule in config.get("rules", []):
             self.add_rule(**rule)
         for name in config.get("jobs", []):
@@ -255,6 +257,8 @@ class DataArtsService:
             self.add_check_task(task_id)
         for user in config.get("users", []):
             self.users[(user["domain"], user["name"])] = user["password"]
+        for history in config.get("history", []):  # {"rule_id": ..., "count": N}: old finished runs
+            self.add_history(history["rule_id"], history["count"])
 
     def snapshot(self) -> dict[str, Any]:
         """Calls made, instances, jobs and check tasks, as JSON-ready data."""
@@ -397,6 +401,7 @@ class DataArtsService:
             instance_id, rule.rule_id, rule.name, TASK_TYPES[rule.rule_type], start_ms, duration, outcome
         )
         self.instances[instance_id] = instance
+        bisect.insort(self._by_start, (start_ms, instance_id))
         return instance
 
     def _instance(self, instance_id: str) -> Instance:
@@ -454,18 +459,18 @@ class DataArtsService:
         if not 1 <= limit <= 100 or offset < 0:
             raise ApiError(400, "DQC.1004", "limit must be 1 to 100 and offset not negative.")
         now = _now_ms()
+        low = 0 if start is None else bisect.bisect_left(self._by_start, (start, -1))
+        high = len(self._by_start) if end is None else bisect.bisect_right(self._by_start, (end, float("inf")))
+        candidates = (self.instances[i] for _, i in reversed(self._by_start[low:high]))  # newest first
         rows = [
             instance.summary(now)
-            for instance in self.instances.values()
-            if (start is None or instance.start_ms >= start)
-            and (end is None or instance.start_ms <= end)
-            and query.get("task_type") in (None, instance.task_type)
+            for instance in candidates
+            if query.get("task_type") in (None, instance.task_type)
             and (query.get("name") is None or query["name"] in instance.name)
         ]
         for key in ("run_status", "notify_status"):
             if key in query:
                 rows = [row for row in rows if row[key] == query[key]]
-        rows.sort(key=lambda row: (row["start_time"], row["id"]), reverse=True)  # newest first
         return Response(200, {"count": len(rows), "resources": rows[offset : offset + limit]})
 
     def _quality_result(self, request: Request, project_id: str, instance_id: str) -> Response:

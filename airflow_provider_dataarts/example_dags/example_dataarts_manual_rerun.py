@@ -25,7 +25,12 @@ with DAG(
             description="Id of the quality job or comparison job to rerun",
         ),
         "rule_type": Param(
-            1, type="integer", enum=[1, 2], title="Job type", description="1: quality job, 2: comparison job"
+            1,
+            type="integer",
+            enum=[1, 2],
+            values_display={1: "1 - quality job", 2: "2 - comparison job"},
+            title="Job type",
+            description="1: quality job, 2: comparison job",
         ),
         "workspace": Param(
             None,

@@ -205,26 +205,34 @@ class DataArtsHook(BaseHook):
         return self.transport.request(call) or {}
 
     def _lookup(
-        self, transport: Transport, instance_id: Any, rule_type: int | None, started_after: Any
+        self, transport: Transport, instance_id: Any, rule_type: int | None, started_after: Any, seen: Any = None
     ) -> Generator[Call, Any, dict[str, Any] | None]:
         instance_id = validation.identifier("instance_id", instance_id)
-        started_ms = _epoch_ms(started_after)
-        window: dict[str, Any] = {}
-        if started_ms is not None:
-            window = {"start_time": started_ms - LOOKUP_SKEW_MS, "end_time": int(time.time() * 1000) + LOOKUP_SKEW_MS}
         task_type = validation.TASK_TYPES[validation.rule_type(rule_type)] if rule_type is not None else None
-        offset = 0
-        while True:
-            call = self._list_call(transport, task_type=task_type, limit=PAGE_LIMIT, offset=offset, **window)
-            page = (yield call) or {}
-            resources = page.get("resources") or []
-            for item in resources:
-                # Ids are 19-digit JSON numbers: compare as strings, never through float.
-                if str(item.get("id")) == instance_id:
-                    return item
-            offset += len(resources)
-            if not resources or offset >= int(page.get("count") or 0):
-                return None
+        windows: list[dict[str, Any]] = []
+        if seen and seen.get("start_time"):  # pinned to its start: one row, however many runs began near it
+            windows.append({"start_time": seen["start_time"], "end_time": seen["start_time"]})
+        started_ms = _epoch_ms(started_after)
+        if started_ms is None:
+            windows.append({})
+        else:
+            windows.append(
+                {"start_time": started_ms - LOOKUP_SKEW_MS, "end_time": int(time.time() * 1000) + LOOKUP_SKEW_MS}
+            )
+        for window in windows:
+            offset = 0
+            while True:
+                call = self._list_call(transport, task_type=task_type, limit=PAGE_LIMIT, offset=offset, **window)
+                page = (yield call) or {}
+                resources = page.get("resources") or []
+                for item in resources:
+                    # Ids are 19-digit JSON numbers: compare as strings, never through float.
+                    if str(item.get("id")) == instance_id:
+                        return item
+                offset += len(resources)
+                if not resources or offset >= int(page.get("count") or 0):
+                    break
+        return None
 
     def get_quality_instance(
         self,
@@ -232,6 +240,7 @@ class DataArtsHook(BaseHook):
         *,
         rule_type: int | None = None,
         started_after: datetime | int | None = None,
+        seen: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Find one quality instance in the run-result list.
 
@@ -244,10 +253,12 @@ class DataArtsHook(BaseHook):
         :param rule_type: 1 (quality job) or 2 (comparison job), narrows the query.
         :param started_after: when the run was started (datetime or epoch ms); five minutes of
             clock skew are allowed for.
+        :param seen: the instance as an earlier lookup returned it. Its ``start_time`` pins the
+            query, so polling costs one request and one row even when many runs started together.
         :return: the instance (``id``, ``name``, ``task_id``, ``task_type``, ``run_status``,
             ``notify_status``, ``start_time``, ``end_time``), or ``None`` if it is not listed.
         """
-        lookup = self._lookup(self.transport, instance_id, rule_type, started_after)
+        lookup = self._lookup(self.transport, instance_id, rule_type, started_after, seen)
         try:
             call = next(lookup)
             while True:
@@ -317,11 +328,16 @@ class DataArtsHook(BaseHook):
     # -- async twins, for triggers ---------------------------------------------------
 
     async def aget_quality_instance(
-        self, instance_id: str | int, *, rule_type: int | None = None, started_after: datetime | int | None = None
+        self,
+        instance_id: str | int,
+        *,
+        rule_type: int | None = None,
+        started_after: datetime | int | None = None,
+        seen: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Async twin of :meth:`get_quality_instance`."""
         transport = await self._atransport()
-        lookup = self._lookup(transport, instance_id, rule_type, started_after)
+        lookup = self._lookup(transport, instance_id, rule_type, started_after, seen)
         try:
             call = next(lookup)
             while True:

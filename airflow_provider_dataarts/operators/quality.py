@@ -154,7 +154,18 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
             instance_id,
             (time.monotonic() - started) * 1000,
         )
-        return {"instance_id": instance_id, "submitted_at": submitted_at}
+        run = {"instance_id": instance_id, "submitted_at": submitted_at, "start_time": None}
+        if self.wait_for_completion:
+            # Right now the run is at the top of the newest-first list: one request finds its
+            # start time, and every later poll is pinned to it (one request, one row).
+            try:
+                instance = self.hook.get_quality_instance(
+                    instance_id, rule_type=self.rule_type, started_after=submitted_at
+                )
+                run["start_time"] = instance and instance.get("start_time")
+            except DataArtsApiError as error:  # the rerun is accepted: never lose its id over this
+                self.log.warning("Could not look up instance %s yet (%s); the wait will find it", instance_id, error)
+        return run
 
     def get_job_status(self, external_id: dict[str, Any], context: Any) -> str:
         instance = self.hook.get_quality_instance(
@@ -199,7 +210,8 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
         if not runs:
             return None
         newest = max(runs, key=lambda run: run.get("start_time") or 0)
-        return {"instance_id": str(newest["id"]), "submitted_at": newest.get("start_time") or since}
+        start = newest.get("start_time")
+        return {"instance_id": str(newest["id"]), "submitted_at": start or since, "start_time": start}
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -211,6 +223,7 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
             external_id["instance_id"],
             rule_type=validation.rule_type(self.rule_type),
             started_after=external_id["submitted_at"],
+            start_time=external_id.get("start_time"),
             poll_interval=self.poll_interval,
             deadline=now + self.timeout if self.timeout else None,
             not_found_deadline=external_id["submitted_at"] / 1000 + NOT_FOUND_GRACE,

@@ -62,6 +62,7 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
             deferrable = conf.getboolean("operators", "default_deferrable", fallback=False)
         self.deferrable = deferrable
         self._last_status: str | None = None
+        self._seen: dict[str, Any] | None = None  # the last lookup's answer, to pin the next one
 
     def _started_after_ms(self, context: Any) -> int | None:
         value = self.started_after
@@ -86,7 +87,10 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
 
         started_ms = self._started_after_ms(context)
         instance_id = str(self.instance_id)
-        instance = self.hook.get_quality_instance(instance_id, rule_type=self._rule_type(), started_after=started_ms)
+        instance = self.hook.get_quality_instance(
+            instance_id, rule_type=self._rule_type(), started_after=started_ms, seen=self._seen
+        )
+        self._seen = instance or self._seen
         self._link(context, instance_id)
         if instance is None:
             if time.time() >= self._not_found_deadline(started_ms):
@@ -122,6 +126,7 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
                 str(self.instance_id),
                 rule_type=self._rule_type(),
                 started_after=started_ms,
+                start_time=(self._seen or {}).get("start_time"),
                 poll_interval=self.poke_interval,
                 deadline=time.time() + self.timeout,
                 not_found_deadline=self._not_found_deadline(started_ms),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -57,7 +58,9 @@ class QualityInstanceTrigger(BaseTrigger):
 
     :param instance_id: the run instance to wait for.
     :param rule_type: 1 (quality job) or 2 (comparison job), narrows each lookup.
-    :param started_after: epoch milliseconds the run started after; keeps a lookup to one request.
+    :param started_after: epoch milliseconds the run started after; narrows each lookup.
+    :param start_time: the run's own ``start_time`` (epoch ms) if already known: every lookup is
+        then pinned to it and costs one request and one row, however many runs started together.
     :param poll_interval: seconds between lookups.
     :param deadline: epoch seconds after which a ``timeout`` event is sent (``None``: wait forever).
         Absolute, so a re-created trigger keeps the original deadline.
@@ -79,6 +82,7 @@ class QualityInstanceTrigger(BaseTrigger):
         *,
         rule_type: int | None = None,
         started_after: int | None = None,
+        start_time: int | None = None,
         poll_interval: float = 30.0,
         deadline: float | None = None,
         not_found_deadline: float | None = None,
@@ -94,6 +98,7 @@ class QualityInstanceTrigger(BaseTrigger):
         self.instance_id = str(instance_id)
         self.rule_type = rule_type
         self.started_after = started_after
+        self.start_time = start_time
         self.poll_interval = poll_interval
         self.deadline = deadline
         self.not_found_deadline = not_found_deadline
@@ -112,6 +117,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 "instance_id",
                 "rule_type",
                 "started_after",
+                "start_time",
                 "poll_interval",
                 "deadline",
                 "not_found_deadline",
@@ -154,10 +160,17 @@ class QualityInstanceTrigger(BaseTrigger):
 
         hook = self._hook()
         last_status: str | None = None
+        seen = {"start_time": self.start_time} if self.start_time else None
+        # Waits deferred together (mapped tasks, a triggerer restart) would otherwise poll in
+        # lockstep; a random first wait within one interval spreads their polls evenly.
+        first_wait = random.uniform(0, self.poll_interval)
+        if self.deadline is not None:
+            first_wait = min(first_wait, max(self.deadline - time.time(), 0))
+        await asyncio.sleep(first_wait)
         while True:
             try:
                 instance = await hook.aget_quality_instance(
-                    self.instance_id, rule_type=self.rule_type, started_after=self.started_after
+                    self.instance_id, rule_type=self.rule_type, started_after=self.started_after, seen=seen
                 )
             except DataArtsApiError as error:
                 # The fields travel in the event so the task raises the same DataArtsApiError.
@@ -168,6 +181,7 @@ class QualityInstanceTrigger(BaseTrigger):
             except ValueError as error:
                 yield self._event("error", str(error), last_status)
                 return
+            seen = instance or seen
             now = time.time()
             if instance is not None and instance.get("run_status") != last_status:
                 self.log.info("Quality instance %s is %s", self.instance_id, instance.get("run_status"))

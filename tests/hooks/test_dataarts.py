@@ -362,3 +362,13 @@ def test_async_password_auth_fetches_one_token_for_many_concurrent_waits(emulato
     asyncio.run(many())
     assert emulator.service.calls["iam_token"] == 1
     assert emulator.service.calls["quality_list"] == 50
+
+
+def test_a_seen_instance_is_found_with_one_request_among_many_runs_started_together(hook, emulator):
+    started = int(time.time() * 1000)
+    ids = [hook.rerun_quality_job("1200372516590559232") for _ in range(250)]
+    first = hook.get_quality_instance(ids[0], rule_type=1, started_after=started)  # the oldest: last page
+    before = len(requests_to(emulator, "/quality/instances$"))
+    again = hook.get_quality_instance(ids[0], rule_type=1, started_after=started, seen=first)
+    assert again["id"] == first["id"]
+    assert len(requests_to(emulator, "/quality/instances$")) - before == 1

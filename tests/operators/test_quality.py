@@ -117,9 +117,10 @@ def test_timeout_cancels_the_run_and_fails(run_dag, rules, deferrable, capfd):
 @pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferred"])
 def test_retry_reattaches_instead_of_rerunning(run_dag, rules, deferrable):
     rules.rules[RULE].duration = 1.0
-    # The first try's wait breaks (500 on the lookup, not retried): the task fails after the
-    # rerun was accepted. The retry must find that run and wait for it, not start another.
-    rules.add_fault(path="/quality/instances$", status=500, times=1)
+    # The first try's wait breaks (500 on the lookups, not retried; the first one, right after
+    # the rerun, is only a hint): the task fails after the rerun was accepted. The retry must
+    # find that run and wait for it, not start another.
+    rules.add_fault(path="/quality/instances$", status=500, times=2)
     with make_dag(f"rerun_reattach_{deferrable}") as dag:
         rerun(wait_for_completion=True, deferrable=deferrable, retries=1, retry_delay=timedelta(0))
     result = run_dag(dag)
