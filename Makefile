@@ -2,6 +2,7 @@
 #   make demo            example DAGs through real Airflow against the local emulator
 #   make test            the test suite on Airflow 3 (what CI runs)
 #   make test-airflow2   the same suite on Airflow 2.11, in its own venv
+#   make package-check   build wheel and sdist, twine check, install the wheel alone and check Airflow sees it
 #   make bench           benchmarks, rewrites BENCHMARKS.md
 #   make ui-test         browser test of the Airflow 3 UI (headless Chromium) against the emulator
 #   make ui-screenshots  the same, and refresh the README's screenshots in docs/img/
@@ -14,7 +15,7 @@ CONSTRAINTS := constraints/airflow-$(AIRFLOW_VERSION).txt
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 
-.PHONY: venv test test-airflow2 demo bench ui-test ui-screenshots lint clean
+.PHONY: venv test test-airflow2 package-check package-check-airflow2 demo bench ui-test ui-screenshots lint clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	rm -rf $(VENV)
@@ -30,6 +31,12 @@ test: $(STAMP)
 
 test-airflow2:
 	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
+
+package-check: $(STAMP)
+	$(PY) scripts/check_package.py
+
+package-check-airflow2:
+	$(MAKE) package-check AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py

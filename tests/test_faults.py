@@ -128,8 +128,13 @@ def test_fault_cell(run_dag, emulator, monkeypatch, target_name, fault):
         service.tokens.clear()  # ...and the service forgets it: the task's first call gets 401
     else:
         monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", json.dumps(conn))
-        service.add_fault(Fault(path=target.path, **FAULTS[fault]))
-    before = len([e for e in service.log if re.search(target.path, e["path"])])
+        # RerunQualityOperator looks its run up once right after the rerun (a hint it may do
+        # without); the fault is for the wait's polling, so that first lookup goes through.
+        skip = 1 if target.waits and target_name.startswith("RerunQualityOperator") else 0
+        service.add_fault(Fault(path=target.path, skip=skip, **FAULTS[fault]))
+    before = len([e for e in service.log if re.search(target.path, e["path"])]) + (
+        1 if target.waits and target_name.startswith("RerunQualityOperator") and fault != "401 expired token" else 0
+    )
     first_request = len(service.log)
 
     with make_dag(re.sub(r"\W+", "_", f"faults {target_name} {fault}")) as dag:

@@ -25,7 +25,7 @@ from airflow_provider_dataarts.emulator.service import DataArtsService, Fault, R
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024
-FAULT_FIELDS = {f.name for f in fields(Fault)} - {"hits"}
+FAULT_FIELDS = {f.name for f in fields(Fault)} - {"hits", "passed"}
 
 
 class _Drop(Exception):

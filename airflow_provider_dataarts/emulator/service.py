@@ -149,6 +149,7 @@ class Fault:
         then close without answering.
     :param malformed: handle, then answer 200 with truncated JSON.
     :param method: only for this HTTP method.
+    :param skip: let this many matching requests through untouched first.
     """
 
     path: str = ".*"
@@ -160,14 +161,21 @@ class Fault:
     drop: str | None = None
     malformed: bool = False
     method: str | None = None
+    skip: int = 0
     hits: int = 0
+    passed: int = 0
 
     def matches(self, request: Request) -> bool:
         if self.times is not None and self.hits >= self.times:
             return False
         if self.method and self.method.upper() != request.method:
             return False
-        return re.search(self.path, unquote(request.path)) is not None
+        if re.search(self.path, unquote(request.path)) is None:
+            return False
+        if self.passed < self.skip:
+            self.passed += 1
+            return False
+        return True
 
 
 class DataArtsService:

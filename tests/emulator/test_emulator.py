@@ -394,3 +394,8 @@ def test_serves_concurrent_clients_from_threads(emu):
     for thread in threads:
         thread.join()
     assert not errors and emu.service.calls["quality_list"] == 400
+
+
+def test_fault_can_let_the_first_requests_through(emu):
+    emu.service.add_fault(path="/instances$", status=503, times=1, skip=2)
+    assert [send(emu, "GET", quality(emu, "/instances")).status_code for _ in range(4)] == [200, 200, 503, 200]
