@@ -90,11 +90,12 @@ def _base_url(name: str, value: Any) -> str:
 
 
 def _timeout(value: Any) -> tuple[float, float]:
+    # One number for both, or [connect, read]; the UI form gives either as a string.
     if value is None:
         return DEFAULT_TIMEOUT
-    value = _json_field("timeout", value) if isinstance(value, str) and value.strip()[:1] == "[" else value
     try:
-        pair = (float(value), float(value)) if not isinstance(value, (list, tuple)) else tuple(map(float, value))
+        parsed = json.loads(value) if isinstance(value, str) else value
+        pair = tuple(map(float, parsed)) if isinstance(parsed, (list, tuple)) else (float(parsed),) * 2
     except (TypeError, ValueError):
         pair = ()
     if len(pair) != 2 or min(pair) <= 0:

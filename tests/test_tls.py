@@ -104,7 +104,8 @@ def test_async_path_verifies_too(https_emulator, pki):
 def test_verification_can_be_switched_off_explicitly(https_emulator):
     _, use = https_emulator
     use(verify="false")
-    assert DataArtsHook(**FAST).list_quality_instances()["count"] == 0
+    with pytest.warns(Warning, match="Unverified HTTPS request"):  # and it is said out loud
+        assert DataArtsHook(**FAST).list_quality_instances()["count"] == 0
 
 
 def test_region_defaults_are_https_only():
