@@ -209,26 +209,28 @@ def per_call_cost(calls: int, rounds: int) -> dict:
 # -- 3. deferred waits at scale ----------------------------------------------------------------
 
 
-def rules_config() -> dict:
+def rules_config(shortest: float = 10.0, longest: float = 40.0) -> dict:
+    """Rules whose runs end ``shortest`` to ``longest`` seconds after a rerun, a third each outcome."""
+    step = (longest - shortest) / (RULES - 1)
     return {
         "rules": [
             {
                 "rule_id": str(9000 + n),
                 "name": f"bench_rule_{n}",
                 "outcomes": [OUTCOMES[n % 3]],
-                "duration": 10 + n * 30 / (RULES - 1),  # 10 s to 40 s after the rerun
+                "duration": shortest + n * step,
             }
             for n in range(RULES)
         ]
     }
 
 
-def triggers_child(count: int, poll_interval: float) -> None:
+def triggers_child(count: int, poll_interval: float, durations: tuple[float, float]) -> None:
     """In a fresh process: ``count`` QualityInstanceTriggers in one event loop, as the triggerer runs them."""
     from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
     from airflow_provider_dataarts.triggers.quality import QualityInstanceTrigger
 
-    config = rules_config()
+    config = rules_config(*durations)
     expected, start_times = {}, {}
     hook = DataArtsHook()
     started_ms = int(time.time() * 1000)
@@ -300,12 +302,22 @@ def triggers_child(count: int, poll_interval: float) -> None:
     print(json.dumps(asyncio.run(main())))
 
 
-def deferred_waits(count: int, poll_interval: float, history: int) -> dict:
-    emulator = EmulatorProcess(rules_config())
+def deferred_waits(count: int, poll_interval: float, history: int, durations: tuple[float, float]) -> dict:
+    emulator = EmulatorProcess(rules_config(*durations))
     try:
         before = emulator.state()["calls"].get("quality_list", 0)
         out = subprocess.run(
-            [sys.executable, __file__, "--triggers-child", str(count), "--poll-interval", str(poll_interval)],
+            [
+                sys.executable,
+                __file__,
+                "--triggers-child",
+                str(count),
+                "--poll-interval",
+                str(poll_interval),
+                "--durations",
+                str(durations[0]),
+                str(durations[1]),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -404,7 +416,8 @@ def report(parse: dict, calls: dict, waits: dict, settings: dict) -> str:
         "",
         f"## 3. {waits['count']} deferred waits in one event loop (as the triggerer runs them)",
         "",
-        f"Instances finish 10 to 40 s after their rerun, a third each SUCCESS, FAILED, ALARMING; poll interval "
+        f"Instances finish {settings['durations'][0]:g} to {settings['durations'][1]:g} s after their rerun, a third "
+        "each SUCCESS, FAILED, ALARMING; poll interval "
         f"{waits['poll_interval']} s.",
         "",
         "| figure | value | target |",
@@ -429,19 +442,20 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny N, nothing written")
     parser.add_argument("--triggers-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--poll-interval", type=float, default=5.0, help=argparse.SUPPRESS)
+    parser.add_argument("--durations", type=float, nargs=2, default=(10.0, 40.0), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.triggers_child:
-        triggers_child(args.triggers_child, args.poll_interval)
+        triggers_child(args.triggers_child, args.poll_interval, tuple(args.durations))
         return
     settings = (
-        dict(repeat=2, calls=30, rounds=1, triggers=20, poll=0.5, history=300)
+        dict(repeat=1, calls=30, rounds=1, triggers=20, poll=0.5, history=300, durations=(1.0, 3.0))
         if args.smoke
-        else dict(repeat=15, calls=2000, rounds=3, triggers=1000, poll=5.0, history=10_000)
+        else dict(repeat=15, calls=2000, rounds=3, triggers=1000, poll=5.0, history=10_000, durations=(10.0, 40.0))
     )
     began = time.monotonic()
     parse = parse_cost(settings["repeat"])
     calls = per_call_cost(settings["calls"], settings["rounds"])
-    waits = deferred_waits(settings["triggers"], settings["poll"], settings["history"])
+    waits = deferred_waits(settings["triggers"], settings["poll"], settings["history"], settings["durations"])
     text = report(parse, calls, waits, settings)
     print(text)
     print(f"(benchmarks took {time.monotonic() - began:.0f} s)")

@@ -26,15 +26,14 @@ if version("apache-airflow").startswith("2."):
 
 import pytest  # noqa: E402
 
-from airflow_provider_dataarts.emulator import Emulator  # noqa: E402
+pytest_plugins = ["airflow_provider_dataarts.emulator.pytest_plugin"]  # the fixture users get too
 
 
 @pytest.fixture
-def emulator(monkeypatch):
-    """A fresh emulator on a free port; ``dataarts_default`` points at it with AK/SK and short timeouts."""
-    with Emulator() as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", emu.connection_json(timeout=[2, 5]))
-        yield emu
+def emulator(dataarts_emulator, monkeypatch):
+    """The users' ``dataarts_emulator`` fixture, with short timeouts for faster failure tests."""
+    monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", dataarts_emulator.connection_json(timeout=[2, 5]))
+    return dataarts_emulator
 
 
 @pytest.fixture(scope="session")
