@@ -6,6 +6,9 @@
 #   make bench           benchmarks, rewrites BENCHMARKS.md
 #   make ui-test         browser test of the Airflow 3 UI (headless Chromium) against the emulator
 #   make ui-screenshots  the same, and refresh the README's screenshots in docs/img/
+#   make deployment-test real Airflow 3.3 deployment on 127.0.0.1 (PostgreSQL, Redis, CeleryExecutor with
+#                        2 workers, scheduler, DAG processor, triggerer, API server): N deferred reruns
+#                        and SIGKILL drills; make deployment-test N=200 for more
 #   make lint            ruff
 
 PYTHON ?= python3.11
@@ -15,7 +18,7 @@ CONSTRAINTS := constraints/airflow-$(AIRFLOW_VERSION).txt
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 
-.PHONY: venv test test-airflow2 package-check package-check-airflow2 demo bench ui-test ui-screenshots lint clean
+.PHONY: venv test test-airflow2 package-check package-check-airflow2 deployment-test demo bench ui-test ui-screenshots lint clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	rm -rf $(VENV)
@@ -37,6 +40,11 @@ package-check: $(STAMP)
 
 package-check-airflow2:
 	$(MAKE) package-check AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
+
+N ?= 20
+
+deployment-test:
+	N=$(N) deployment/run.sh
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py

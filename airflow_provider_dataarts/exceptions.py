@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from airflow.exceptions import AirflowException
+try:
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+except ImportError:  # Airflow 2.11
+    from airflow.exceptions import AirflowException, AirflowFailException  # type: ignore[no-redef]
 
 
 class DataArtsApiError(AirflowException):
@@ -59,5 +62,10 @@ class DataArtsWaitError(AirflowException):
     """Waiting for a quality run ended without a verdict: timeout, run not listed, or an API error."""
 
 
-class DataArtsQualityFailure(AirflowException):
-    """A quality run ended FAILED, or ALARMING while ``fail_on_alarm`` is set."""
+class DataArtsQualityFailure(AirflowFailException):
+    """A quality run ended FAILED, or ALARMING while ``fail_on_alarm`` is set.
+
+    The task fails without retrying: a verdict on the data is a result, not an outage, and a
+    retry would rerun the job and raise its alarms again. Retries stay for outages and crashes,
+    where a retried task reattaches to its run.
+    """

@@ -154,18 +154,8 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
             instance_id,
             (time.monotonic() - started) * 1000,
         )
-        run = {"instance_id": instance_id, "submitted_at": submitted_at, "start_time": None}
-        if self.wait_for_completion:
-            # Right now the run is at the top of the newest-first list: one request finds its
-            # start time, and every later poll is pinned to it (one request, one row).
-            try:
-                instance = self.hook.get_quality_instance(
-                    instance_id, rule_type=self.rule_type, started_after=submitted_at
-                )
-                run["start_time"] = instance and instance.get("start_time")
-            except DataArtsApiError as error:  # the rerun is accepted: never lose its id over this
-                self.log.warning("Could not look up instance %s yet (%s); the wait will find it", instance_id, error)
-        return run
+        # Nothing else may happen here: the run id is stored for a retry only once this returns.
+        return {"instance_id": instance_id, "submitted_at": submitted_at, "start_time": None}
 
     def get_job_status(self, external_id: dict[str, Any], context: Any) -> str:
         instance = self.hook.get_quality_instance(
@@ -183,11 +173,28 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
         self._link_instance(context, external_id["instance_id"])
         if not self.wait_for_completion:
             return self.instance_id
-        trigger = self._trigger(external_id)
+        trigger = self._trigger({**external_id, "start_time": self._start_time(external_id)})
         if self.deferrable:
             self.defer(trigger=trigger, method_name="execute_complete", timeout=self._defer_timeout())
         self.log.info("Waiting for quality instance %s, checking every %s s", self.instance_id, self.poll_interval)
         return self.execute_complete(context, asyncio.run(_first_event(trigger)))
+
+    def _start_time(self, external_id: dict[str, Any]) -> int | None:
+        """The run's start time, so every poll can be pinned to it (one request, one row).
+
+        Right after the rerun the run is at the top of the newest-first list, so this costs one
+        request. It is only a hint: if the lookup fails, the wait finds the run by itself.
+        """
+        if external_id.get("start_time"):
+            return external_id["start_time"]
+        try:
+            instance = self.hook.get_quality_instance(
+                external_id["instance_id"], rule_type=self.rule_type, started_after=external_id["submitted_at"]
+            )
+        except DataArtsApiError as error:
+            self.log.warning("Could not look up instance %s yet (%s); the wait will", external_id["instance_id"], error)
+            return None
+        return instance and instance.get("start_time")
 
     def get_job_result(self, external_id: dict[str, Any], context: Any) -> str:
         return external_id["instance_id"]
@@ -243,13 +250,16 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
         status = event["status"]
         if status == "error":  # the run may still be going: keep its id so a retry reattaches
             raise_wait_error(event)
-        self._forget_run(context)
         if status == "timeout":
             self._cancel("it passed the timeout")
+            self._forget_run(context)
             raise DataArtsWaitError(f"{event['message']} (timeout {self.timeout} s); the run was cancelled")
         if status == "not_found":
+            self._forget_run(context)
             raise DataArtsWaitError(f"{event['message']} {NOT_FOUND_GRACE:.0f} s after the rerun was accepted")
-        push_verdict(self, context, event)
+        push_results(self, context, event)
+        self._forget_run(context)  # last: a crash before this still finds the finished run on retry
+        raise_for_verdict(self, event)
         return self.instance_id
 
     def _link_instance(self, context: Any, instance_id: str) -> None:
@@ -283,8 +293,8 @@ def raise_wait_error(event: dict[str, Any]) -> None:
     raise DataArtsWaitError(event["message"])
 
 
-def push_verdict(task: Any, context: Any, event: dict[str, Any]) -> None:
-    """Push ``instance`` and ``results`` to XCom, then succeed, warn or fail as the event says."""
+def push_results(task: Any, context: Any, event: dict[str, Any]) -> None:
+    """Push the finished run's ``instance`` summary and its sub-rule ``results`` to XCom."""
     ti = context["ti"]
     instance_id = event["instance_id"]
     ti.xcom_push(key="instance", value=event["instance"])
@@ -292,6 +302,10 @@ def push_verdict(task: Any, context: Any, event: dict[str, Any]) -> None:
         ti.xcom_push(key="results", value=task.hook.get_quality_instance_result(instance_id))
     except Exception as error:
         task.log.warning("Could not read the sub-rule results of instance %s: %s", instance_id, error)
+
+
+def raise_for_verdict(task: Any, event: dict[str, Any]) -> None:
+    """Succeed (warning on a tolerated alarm), or fail without retries: a verdict is a result, not an outage."""
     if event["status"] == "success":
         log = task.log.warning if event["run_status"] == "ALARMING" else task.log.info
         log("%s", event["message"])

@@ -11,7 +11,7 @@ from airflow_provider_dataarts._compat import AirflowSensorTimeout, BaseSensorOp
 from airflow_provider_dataarts.exceptions import DataArtsWaitError
 from airflow_provider_dataarts.links import DataArtsQualityLink
 from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
-from airflow_provider_dataarts.operators.quality import push_verdict, raise_wait_error
+from airflow_provider_dataarts.operators.quality import push_results, raise_for_verdict, raise_wait_error
 
 
 class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
@@ -106,7 +106,8 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
         event = verdict(instance_id, instance, self.fail_on_alarm)
         if event is None:
             return False
-        push_verdict(self, context, event)
+        push_results(self, context, event)
+        raise_for_verdict(self, event)
         return True
 
     def _link(self, context: Any, instance_id: str) -> None:
@@ -144,4 +145,5 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
             raise AirflowSensorTimeout(f"{event['message']} (sensor timeout {self.timeout:.0f} s)")
         if event["status"] in ("error", "not_found"):
             raise_wait_error(event)
-        push_verdict(self, context, event)
+        push_results(self, context, event)
+        raise_for_verdict(self, event)

@@ -74,6 +74,9 @@ class QualityInstanceTrigger(BaseTrigger):
     :param project_id: overrides the connection's project id.
     :param workspace: overrides the connection's workspace id.
     :param hook_params: more ``DataArtsHook`` arguments (JSON-safe values).
+
+    Unknown keyword arguments (from another provider version, during an upgrade) are ignored
+    with a warning.
     """
 
     def __init__(
@@ -93,8 +96,13 @@ class QualityInstanceTrigger(BaseTrigger):
         project_id: str | None = None,
         workspace: str | None = None,
         hook_params: dict[str, Any] | None = None,
+        **unknown: Any,
     ) -> None:
         super().__init__()
+        if unknown:
+            # Stored by a newer (or older) provider version than this triggerer runs, e.g. during
+            # a rolling upgrade: wait with what is understood rather than fail the task.
+            self.log.warning("Ignoring trigger arguments this provider version does not know: %s", sorted(unknown))
         self.instance_id = str(instance_id)
         self.rule_type = rule_type
         self.started_after = started_after

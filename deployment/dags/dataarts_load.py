@@ -10,6 +10,10 @@ so each task's final state is known in advance (``load_plan.expected_state``).
 the harness SIGKILLs the Celery worker running it, and Airflow's retry must reattach to the
 same run (``task_state_store``), not rerun the job.
 
+``plan_jobs`` runs in the pool ``dataarts_load_gate``, which the harness creates with 0 slots
+and opens after the worker drill, so that drill's SIGKILL hits no load task (create the pool
+with 1 slot to run this DAG by hand).
+
 Mapped tasks have no retries on purpose: a FAILED or ALARMING verdict fails the task, and a
 retry would rerun the job; so every rerun the emulator counts is one the DAG asked for once.
 """
@@ -36,8 +40,8 @@ with DAG(
     params={"n": Param(20, type="integer", minimum=1, maximum=1024, description="quality jobs to rerun")},
     tags=["dataarts", "deployment-test"],
 ) as dag:
-
-    @task(retries=0)
+    # The harness holds the load back (a pool of 0 slots) until its worker drill has struck.
+    @task(retries=0, pool="dataarts_load_gate")
     def plan_jobs(params=None) -> list[dict]:
         return mapped_kwargs(int(params["n"]))
 

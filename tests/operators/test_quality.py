@@ -130,13 +130,16 @@ def test_retry_reattaches_instead_of_rerunning(run_dag, rules, deferrable):
     assert result.xcom("rerun") == str(next(iter(rules.instances)))
 
 
-def test_retry_after_a_failed_run_reruns(run_dag, rules):
+@pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferred"])
+def test_a_failed_verdict_fails_without_retrying(run_dag, rules, deferrable):
+    """Retries are for outages and crashes; rerunning a job that judged the data would alarm twice."""
     rules.rules[RULE].outcomes = ["FAILED", "SUCCESS"]
-    with make_dag("rerun_retry_after_failure") as dag:
-        rerun(wait_for_completion=True, retries=1, retry_delay=timedelta(0))
+    with make_dag(f"rerun_verdict_no_retry_{deferrable}") as dag:
+        rerun(wait_for_completion=True, deferrable=deferrable, retries=2, retry_delay=timedelta(0))
     result = run_dag(dag)
-    assert result.states == {"rerun": "success"}
-    assert rules.calls["quality_rerun"] == 2
+    assert result.states == {"rerun": "failed"} and result.tries == {"rerun": 1}
+    assert result.error("rerun").startswith("DataArtsQualityFailure: ")
+    assert rules.calls["quality_rerun"] == 1
 
 
 def test_bad_rule_type_fails_before_any_request(run_dag, rules, capfd):
@@ -161,3 +164,11 @@ def test_operator_arguments_are_checked_when_the_dag_is_parsed():
         RerunQualityOperator(task_id="x", rule_id=RULE, poll_interval=0)
     with pytest.raises(ValueError, match="timeout must be a positive number"):
         RerunQualityOperator(task_id="x", rule_id=RULE, timeout=-1)
+
+
+def test_submit_sends_only_the_rerun_so_its_id_is_stored_at_once(rules, emulator):
+    """ResumableJobMixin stores the run id when submit_job returns: any call before that would
+    widen the window in which a dying worker makes its retry start a second run."""
+    run = rerun(wait_for_completion=True).submit_job(context={})
+    assert [entry["path"].rsplit("/", 1)[-1] for entry in rules.log] == ["restart"]
+    assert run["instance_id"] == str(next(iter(rules.instances)))
