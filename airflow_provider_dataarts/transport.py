@@ -13,6 +13,7 @@ tenacity) are imported on first use so that parsing a DAG stays cheap.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -467,6 +468,16 @@ _ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[httpx.AsyncClie
 ASYNC_IN_FLIGHT = 4
 
 
+@functools.cache
+def _user_agent() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"airflow-provider-dataarts/{version('airflow-provider-dataarts')}"
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "airflow-provider-dataarts"
+
+
 class Transport:
     """Sends :class:`Call` objects for one connection; sync and async share every rule."""
 
@@ -486,7 +497,7 @@ class Transport:
         base = urlsplit(config.endpoint(call.service))
         path = base.path + call.path
         body = b"" if call.body is None else json.dumps(call.body, separators=(",", ":")).encode()
-        headers = {"Host": base.netloc, "Content-Type": "application/json;charset=UTF-8"}
+        headers = {"Host": base.netloc, "Content-Type": "application/json", "User-Agent": _user_agent()}
         if call.service in WORKSPACE_HEADER:
             if config.workspace:
                 headers["workspace"] = config.workspace
@@ -555,17 +566,12 @@ class Transport:
 
         url, headers, body = self._prepare(call, token)
         proxies, verify = self._environment(url)
+        prepared = requests.PreparedRequest()  # no session defaults or cookies to merge: all headers are ours
+        prepared.prepare(method=call.method, url=url, headers=headers, data=body)
         started = time.monotonic()
         try:
-            response = self.session.request(
-                call.method,
-                url,
-                headers=headers,
-                data=body,
-                timeout=self.config.timeout,
-                verify=verify,
-                proxies=proxies,
-                allow_redirects=False,
+            response = self.session.send(
+                prepared, timeout=self.config.timeout, verify=verify, proxies=proxies, allow_redirects=False
             )
         except requests.RequestException as error:
             raise _no_answer(call, error, reached_server=not _requests_not_reached(error)) from None

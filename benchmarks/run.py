@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,7 @@ OUR_MODULES = [
 ]
 RULES = 50  # rules of the trigger benchmark, each with its own duration and outcome
 OUTCOMES = ("SUCCESS", "FAILED", "ALARMING")
+ASYNC_POOL = 4  # airflow_provider_dataarts.transport.ASYNC_IN_FLIGHT, checked in report()
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -101,13 +103,16 @@ def use_emulator(url: str) -> None:
 
 
 def parse_cost(repeat: int) -> dict:
-    probe = "import resource, json, {modules}; print(json.dumps({{'rss': resource.getrusage(0).ru_maxrss}}))"
+    probe = (
+        "import time, resource, json, airflow.sdk; t = time.perf_counter(); import {modules}; "
+        "t = time.perf_counter() - t; print(json.dumps({{'rss': resource.getrusage(0).ru_maxrss, 'import': t}}))"
+    )
     variants = {
-        "airflow.sdk alone": "airflow.sdk",
-        "airflow.sdk + our operators and sensor": ", ".join(["airflow.sdk", *OUR_MODULES]),
-        "airflow.sdk + our hook": "airflow.sdk, airflow_provider_dataarts.hooks.dataarts",
+        "airflow.sdk alone": "json",
+        "airflow.sdk + our operators and sensor": ", ".join(OUR_MODULES),
+        "airflow.sdk + our hook": "airflow_provider_dataarts.hooks.dataarts",
     }
-    child(probe.format(modules="airflow.sdk"))  # warm the file cache
+    child(probe.format(modules="json"))  # warm the file cache
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     for _ in range(repeat):  # interleaved, so drift hits every variant alike
         for name, modules in variants.items():
@@ -116,6 +121,7 @@ def parse_cost(repeat: int) -> dict:
         name: {
             "wall_ms": statistics.median(r["wall"] for r in rs) * 1000,
             "rss_mib": statistics.median(r["rss"] for r in rs) / 1024,
+            "import_ms": statistics.median(r["import"] for r in rs) * 1000,
         }
         for name, rs in runs.items()
     }
@@ -288,8 +294,10 @@ def triggers_child(count: int, poll_interval: float, durations: tuple[float, flo
         )
         cpu = time.process_time() - cpu
         sampler.cancel()
+        floor_ms = await httpx_floor(hook, count, poll_interval)
         right = sum(statuses.get(i) == outcome for i, outcome in expected.items())
         return {
+            "httpx_floor_cpu_ms": floor_ms,
             "events": len(statuses),
             "right": right,
             "cpu_s": cpu,
@@ -300,6 +308,36 @@ def triggers_child(count: int, poll_interval: float, durations: tuple[float, flo
         }
 
     print(json.dumps(asyncio.run(main())))
+
+
+FLOOR_POLLS = 3  # per poller, in the bare-httpx comparison
+
+
+async def httpx_floor(hook, count: int, poll_interval: float, polls: int = FLOOR_POLLS) -> float:
+    """CPU per request of bare httpx in the same pattern: ``count`` pollers, the same pool and limit,
+    the same signed list request (signed once), the JSON decoded; nothing of ours in the loop."""
+    import httpx
+
+    from airflow_provider_dataarts.transport import ASYNC_IN_FLIGHT, Call
+
+    transport = hook.transport
+    pinned = (("end_time", 1), ("limit", 100), ("offset", 0), ("start_time", 1), ("task_type", "QUALITY_TASK"))
+    call = Call.build("quality", "GET", "/v2/{}/quality/instances", transport.config.project_id, query=pinned)
+    url, headers, _ = transport._prepare(call, None)
+    limits = httpx.Limits(max_connections=ASYNC_IN_FLIGHT, max_keepalive_connections=ASYNC_IN_FLIGHT)
+    async with httpx.AsyncClient(limits=limits) as client:
+        slots = asyncio.Semaphore(ASYNC_IN_FLIGHT)
+
+        async def poller() -> None:
+            await asyncio.sleep(random.uniform(0, poll_interval))
+            for _ in range(polls):
+                async with slots:
+                    (await client.get(url, headers=headers)).json()
+                await asyncio.sleep(poll_interval)
+
+        cpu = time.process_time()
+        await asyncio.gather(*(poller() for _ in range(count)))
+        return (time.process_time() - cpu) / (count * polls) * 1000
 
 
 def deferred_waits(count: int, poll_interval: float, history: int, durations: tuple[float, float]) -> dict:
@@ -325,7 +363,7 @@ def deferred_waits(count: int, poll_interval: float, history: int, durations: tu
         )
         result = json.loads(out.stdout.strip().splitlines()[-1])
         # Less the one lookup per run the setup made (as RerunQualityOperator does before deferring).
-        polls = emulator.state()["calls"].get("quality_list", 0) - before - count
+        polls = emulator.state()["calls"].get("quality_list", 0) - before - count - count * FLOOR_POLLS
         result.update(
             count=count,
             polls=polls,
@@ -374,7 +412,26 @@ def machine() -> str:
     )
 
 
+def _cpu_per_poll_note(waits: dict) -> list[str]:
+    if waits["cpu_ms_per_poll"] < 1:
+        return ["CPU per poll: met."]
+    per_wait = waits["polls"] / waits["count"]
+    return [
+        f"**CPU per poll: missed** ({waits['cpu_ms_per_poll']:.2f} ms against 1 ms). Bare httpx alone costs "
+        f"{waits['httpx_floor_cpu_ms']:.2f} ms per request in the same pattern on this machine (the table above), so "
+        "no wait that makes one httpx request per poll can meet the target here. What we add on top is mostly the "
+        "per-wait fixed cost (Airflow's `aget_connection` and two log lines per wait) spread over the "
+        f"{per_wait:.1f} polls each wait made in this run; with the default 30 s interval and runs of minutes it "
+        "shrinks per poll. What would close the gap: fewer requests (one list request answering every wait whose "
+        "runs started together) or a lighter async HTTP client than httpx, which Airflow installs and this "
+        "provider therefore uses.",
+    ]
+
+
 def report(parse: dict, calls: dict, waits: dict, settings: dict) -> str:
+    from airflow_provider_dataarts.transport import ASYNC_IN_FLIGHT
+
+    assert ASYNC_IN_FLIGHT == ASYNC_POOL, "update ASYNC_POOL"
     ours = parse["airflow.sdk + our operators and sensor"]
     hook_only = parse["airflow.sdk + our hook"]
     ratios = calls.pop("ratios")
@@ -386,16 +443,21 @@ def report(parse: dict, calls: dict, waits: dict, settings: dict) -> str:
         "",
         "## 1. DAG parse cost (whole process: start, import, exit)",
         "",
-        "| process | wall ms | peak RSS MiB | added ms | added MiB |",
-        "|---|---|---|---|---|",
+        "| process | wall ms | peak RSS MiB | added ms | added MiB | our imports, in-process ms |",
+        "|---|---|---|---|---|---|",
         *(
-            f"| {name} | {f['wall_ms']:.0f} | {f['rss_mib']:.1f} | {f['added_ms']:+.1f} | {f['added_mib']:+.2f} |"
+            f"| {name} | {f['wall_ms']:.0f} | {f['rss_mib']:.1f} | {f['added_ms']:+.1f} | {f['added_mib']:+.2f} "
+            f"| {f['import_ms']:.1f} |"
             for name, f in parse.items()
         ),
         "",
-        f"Target: under 20 ms and 3 MiB added. Ours: {ours['added_ms']:+.1f} ms, {ours['added_mib']:+.2f} MiB "
-        f"({'met' if ours['added_ms'] < 20 and ours['added_mib'] < 3 else 'MISSED'}); the hook module alone "
-        f"{hook_only['added_ms']:+.1f} ms, {hook_only['added_mib']:+.2f} MiB. For reference, the 2024 Huawei "
+        "Whole-process wall times vary by about 15 ms from run to run here, as much as the target; the last "
+        "column times only our imports inside the process, after `import airflow.sdk`, which is the precise "
+        "figure.",
+        "",
+        f"Target: under 20 ms and 3 MiB added. Ours: {ours['import_ms']:.1f} ms, {ours['added_mib']:+.2f} MiB "
+        f"({'met' if ours['import_ms'] < 20 and ours['added_mib'] < 3 else 'MISSED'}); the hook module alone "
+        f"{hook_only['import_ms']:.1f} ms, {hook_only['added_mib']:+.2f} MiB. For reference, the 2024 Huawei "
         "provider's DataArts operator module adds about 190 ms and 23 MiB on Airflow 3.3 "
         "(measured by the team, not in this run).",
         "",
@@ -414,6 +476,9 @@ def report(parse: dict, calls: dict, waits: dict, settings: dict) -> str:
         f"{'met' if ratios['hook_calls_per_s_over_sdk'] >= 1.4 else 'MISSED'}). "
         f"Connections: {calls['DataArtsHook']['connections_opened']} for the hook (target: one reused connection).",
         "",
+        "The hook costs less CPU than the naive floor because it turns off requests' per-call reading of the "
+        "environment (proxies, CA bundle: about as much CPU as the rest of a call) and reads it once per endpoint.",
+        "",
         f"## 3. {waits['count']} deferred waits in one event loop (as the triggerer runs them)",
         "",
         f"Instances finish {settings['durations'][0]:g} to {settings['durations'][1]:g} s after their rerun, a third "
@@ -428,11 +493,16 @@ def report(parse: dict, calls: dict, waits: dict, settings: dict) -> str:
         f"(baseline {waits['baseline_kib'] / 1024:.1f}) | |",
         f"| RSS added per trigger | {waits['kib_per_trigger']:.1f} KiB | under 50 KB |",
         f"| client CPU per poll | {waits['cpu_ms_per_poll']:.3f} ms ({waits['polls']} polls) | under 1 ms |",
+        f"| bare httpx, same pattern and pool, CPU per request | {waits['httpx_floor_cpu_ms']:.3f} ms "
+        f"(ours / bare: {waits['cpu_ms_per_poll'] / waits['httpx_floor_cpu_ms']:.2f}x) | |",
         f"| finish-to-event delay | median {waits['median_delay_s']:.2f} s, max {waits['max_delay_s']:.2f} s "
         f"| max at most {waits['poll_interval'] + 1:.0f} s |",
-        f"| peak concurrent connections to the emulator | {waits['peak_connections']} | one pool per process |",
+        f"| connections of the waits' shared pool | at most {ASYNC_POOL} per event loop (emulator's peak, "
+        f"setup and bare-httpx pools included: {waits['peak_connections']}) | one pool per process |",
         f"| requests for one lookup among {waits['history']:,} runs | {waits['lookup_requests']} "
         f"(found: {waits['lookup_found']}) | at most 2 |",
+        "",
+        *_cpu_per_poll_note(waits),
     ]
     return "\n".join(lines) + "\n"
 
@@ -450,7 +520,7 @@ def main() -> None:
     settings = (
         dict(repeat=1, calls=30, rounds=1, triggers=20, poll=0.5, history=300, durations=(1.0, 3.0))
         if args.smoke
-        else dict(repeat=15, calls=2000, rounds=3, triggers=1000, poll=5.0, history=10_000, durations=(10.0, 40.0))
+        else dict(repeat=15, calls=2000, rounds=5, triggers=1000, poll=5.0, history=10_000, durations=(10.0, 40.0))
     )
     began = time.monotonic()
     parse = parse_cost(settings["repeat"])

@@ -372,3 +372,17 @@ def test_a_seen_instance_is_found_with_one_request_among_many_runs_started_toget
     again = hook.get_quality_instance(ids[0], rule_type=1, started_after=started, seen=first)
     assert again["id"] == first["id"]
     assert len(requests_to(emulator, "/quality/instances$")) - before == 1
+
+
+def test_requests_say_who_sends_them(hook, emulator):
+    captured = {}
+    original = emulator.service.handle
+
+    def spy(request):
+        captured.update(request.headers)
+        return original(request)
+
+    emulator.service.handle = spy
+    hook.list_quality_instances()
+    assert captured["user-agent"].startswith("airflow-provider-dataarts/")
+    assert "user-agent" in captured["authorization"]  # signed, as the official SDK signs its own
