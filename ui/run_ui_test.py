@@ -82,6 +82,7 @@ CONN_ID = "dataarts_default"  # what the example DAGs use
 CONN_TYPE_NAME = "Huawei Cloud DataArts Studio"
 # The comparison job the emulator knows (rule_type 2); the form's default is quality job 1200372516590559232.
 RULE_ID, RULE_TYPE = "1440764172232392705", 2
+RULE_TYPE_LABEL = "2 - comparison job"  # the Param's values_display in example_dataarts_manual_rerun
 STANDARD_LABELS = {
     "host": "Base URL override (optional)",
     "login": "Access Key (AK) / IAM user name",
@@ -499,8 +500,8 @@ class BrowserTest:
         dialog.locator("#element_rule_id").fill(RULE_ID)
         job_type = dialog.locator('[data-scope="field"][data-part="root"]').filter(has_text="Job type")
         job_type.get_by_role("combobox").click()
-        page.get_by_role("option", name=str(RULE_TYPE), exact=True).click()
-        expect(job_type).to_contain_text(str(RULE_TYPE))
+        page.get_by_role("option", name=RULE_TYPE_LABEL, exact=True).click()
+        expect(job_type).to_contain_text(RULE_TYPE_LABEL)
         unpause = dialog.get_by_role("checkbox")
         if unpause.count() == 1 and not unpause.is_checked():
             dialog.get_by_text(f"Unpause {DAG_ID} on trigger").click()
