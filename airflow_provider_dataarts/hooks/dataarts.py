@@ -95,6 +95,19 @@ class DataArtsHook(BaseHook):
         self.retry = RetryPolicy(retry_limit, retry_delay, retry_max_delay)
         self._transport: Transport | None = None
 
+    @classmethod
+    def from_task(
+        cls,
+        *,
+        dataarts_conn_id: str = default_conn_name,
+        region: str | None = None,
+        project_id: str | None = None,
+        workspace: str | None = None,
+        hook_params: dict[str, Any] | None = None,
+    ) -> DataArtsHook:
+        """The hook an operator, sensor or trigger builds from its (JSON-safe) connection arguments."""
+        return cls(dataarts_conn_id, region=region, project_id=project_id, workspace=workspace, **(hook_params or {}))
+
     # -- connection ------------------------------------------------------------------
 
     def _config(self, conn: Any) -> ConnectionConfig:

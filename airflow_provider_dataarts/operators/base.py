@@ -44,13 +44,7 @@ class DataArtsBaseOperator(BaseOperator):
         """The :class:`DataArtsHook` for this task's connection and overrides."""
         from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
 
-        return DataArtsHook(
-            self.dataarts_conn_id,
-            region=self.region,
-            project_id=self.project_id,
-            workspace=self.workspace,
-            **self.hook_params,
-        )
+        return DataArtsHook.from_task(**self.connection_kwargs)
 
     @property
     def connection_kwargs(self) -> dict[str, Any]:

@@ -143,12 +143,12 @@ class QualityInstanceTrigger(BaseTrigger):
     def _hook(self):
         from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
 
-        return DataArtsHook(
-            self.dataarts_conn_id,
+        return DataArtsHook.from_task(
+            dataarts_conn_id=self.dataarts_conn_id,
             region=self.region,
             project_id=self.project_id,
             workspace=self.workspace,
-            **self.hook_params,
+            hook_params=self.hook_params,
         )
 
     def _event(self, status: str, message: str, run_status: str | None = None, **extra: Any) -> TriggerEvent:
