@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -31,6 +32,8 @@ OUR_MODULES = [
     "airflow_provider_dataarts.operators.check",
     "airflow_provider_dataarts.sensors.quality",
 ]
+# What a DAG file imports anyway: the Task SDK on Airflow 3, the models on Airflow 2.
+BASE = "airflow.sdk" if importlib.util.find_spec("airflow.sdk") else "airflow.models"
 RULES = 50  # rules of the trigger benchmark, each with its own duration and outcome
 OUTCOMES = ("SUCCESS", "FAILED", "ALARMING")
 ASYNC_POOL = 4  # airflow_provider_dataarts.transport.ASYNC_IN_FLIGHT, checked in report()
@@ -104,13 +107,13 @@ def use_emulator(url: str) -> None:
 
 def parse_cost(repeat: int) -> dict:
     probe = (
-        "import time, resource, json, airflow.sdk; t = time.perf_counter(); import {modules}; "
+        f"import time, resource, json, {BASE}; t = time.perf_counter(); import {{modules}}; "
         "t = time.perf_counter() - t; print(json.dumps({{'rss': resource.getrusage(0).ru_maxrss, 'import': t}}))"
     )
     variants = {
-        "airflow.sdk alone": "json",
-        "airflow.sdk + our operators and sensor": ", ".join(OUR_MODULES),
-        "airflow.sdk + our hook": "airflow_provider_dataarts.hooks.dataarts",
+        f"{BASE} alone": "json",
+        f"{BASE} + our operators and sensor": ", ".join(OUR_MODULES),
+        f"{BASE} + our hook": "airflow_provider_dataarts.hooks.dataarts",
     }
     child(probe.format(modules="json"))  # warm the file cache
     runs: dict[str, list[dict]] = {name: [] for name in variants}
@@ -125,7 +128,7 @@ def parse_cost(repeat: int) -> dict:
         }
         for name, rs in runs.items()
     }
-    base = medians["airflow.sdk alone"]
+    base = medians[f"{BASE} alone"]
     for figures in medians.values():
         figures["added_ms"] = figures["wall_ms"] - base["wall_ms"]
         figures["added_mib"] = figures["rss_mib"] - base["rss_mib"]
@@ -432,8 +435,8 @@ def report(parse: dict, calls: dict, waits: dict, settings: dict) -> str:
     from airflow_provider_dataarts.transport import ASYNC_IN_FLIGHT
 
     assert ASYNC_IN_FLIGHT == ASYNC_POOL, "update ASYNC_POOL"
-    ours = parse["airflow.sdk + our operators and sensor"]
-    hook_only = parse["airflow.sdk + our hook"]
+    ours = parse[f"{BASE} + our operators and sensor"]
+    hook_only = parse[f"{BASE} + our hook"]
     ratios = calls.pop("ratios")
     lines = [
         "# Benchmarks",
