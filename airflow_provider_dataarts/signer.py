@@ -2,7 +2,7 @@
 
 The algorithm is the one of ``huaweicloudsdkcore.signer.signer.Signer`` (the tests
 check byte-identical output over generated requests). Both the synchronous
-(requests) and the asynchronous (httpx) paths of the hook call :func:`sign`, and
+(requests) and the asynchronous (httpcore) paths of the hook call :func:`sign`, and
 the emulator calls it to verify what it receives.
 
 Two quirks of the reference are kept on purpose: the canonical path always ends
@@ -13,6 +13,7 @@ therefore reject ``/`` in path values instead of encoding it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,7 @@ def sdk_date(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime(DATE_FORMAT)
 
 
+@functools.lru_cache(maxsize=1024)  # a poll signs the same names and values again and again
 def _encode(value: str) -> str:
     return quote(value, safe="~")
 

@@ -2,11 +2,11 @@
 
 :class:`ConnectionConfig` reads an Airflow connection once and checks it.
 :class:`Transport` sends a :class:`Call` over one reused ``requests.Session`` (sync)
-or a per-event-loop ``httpx.AsyncClient`` (async), signing it or attaching an IAM
+or a per-event-loop ``httpcore`` connection pool (async), signing it or attaching an IAM
 token, retrying what is safe to retry, and turning failures into
 :class:`~airflow_provider_dataarts.exceptions.DataArtsApiError`.
 
-Nothing here imports Airflow operators; heavy libraries (requests, httpx,
+Nothing here imports Airflow operators; heavy libraries (requests, httpcore,
 tenacity) are imported on first use so that parsing a DAG stays cheap.
 """
 
@@ -32,7 +32,9 @@ from airflow_provider_dataarts import signer, validation
 from airflow_provider_dataarts.exceptions import DataArtsApiError
 
 if TYPE_CHECKING:
-    import httpx
+    import ssl
+
+    import httpcore
     import requests
 
 log = logging.getLogger(__name__)
@@ -135,7 +137,7 @@ class ConnectionConfig:
     endpoints: Mapping[str, str] = field(default_factory=dict)
     verify: bool | str = True
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
-    proxies: Mapping[str, str] | None = None
+    proxies: Mapping[str, str] | None = field(default=None, repr=False)  # may carry a proxy password
 
     @classmethod
     def from_connection(
@@ -231,7 +233,8 @@ class ConnectionConfig:
 
     def secrets(self) -> list[str]:
         """Values to register with Airflow's secrets masker."""
-        return [value for value in (self.secret, self.security_token) if value]
+        proxy_passwords = [urlsplit(url).password for url in (self.proxies or {}).values()]
+        return [value for value in (self.secret, self.security_token, *proxy_passwords) if value]
 
 
 @dataclass(frozen=True)
@@ -357,7 +360,7 @@ def _parse(call: Call, status: int, headers: Mapping[str, str], content: bytes) 
 
 
 def _no_answer(call: Call, error: Exception, *, reached_server: bool) -> DataArtsApiError:
-    if "CERTIFICATE_VERIFY_FAILED" in str(error):  # both requests and httpx say so; retrying cannot help
+    if "CERTIFICATE_VERIFY_FAILED" in str(error):  # both requests and httpcore say so; retrying cannot help
         return DataArtsApiError(
             service=call.service,
             method=call.method,
@@ -459,13 +462,43 @@ class _TokenCache:
 
 
 TOKENS = _TokenCache()
-# One pool per event loop (the triggerer has one loop for all its triggers), keyed by TLS/proxy settings.
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[httpx.AsyncClient, asyncio.Semaphore]]] = (
+# One connection pool per event loop (the triggerer has one loop for all its triggers), keyed by
+# TLS settings and proxy. httpcore rather than httpx: a poll is one small signed GET, and httpx's
+# per-request URL, cookie and model work cost about as much CPU as the HTTP exchange itself.
+_ASYNC_POOLS: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[httpcore.AsyncConnectionPool, asyncio.Semaphore]]] = (
     weakref.WeakKeyDictionary()
 )
 # httpcore's pool does work proportional to its queue for every request it assigns, so a burst
 # of a thousand polls costs twice the CPU per request; excess requests wait here instead.
 ASYNC_IN_FLIGHT = 4
+
+
+def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    """The TLS settings of a sync call, for the async pool: the same CA bundle requests uses."""
+    import ssl
+
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if verify is True:
+        from requests.utils import DEFAULT_CA_BUNDLE_PATH as verify
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
+
+
+def _httpcore_proxy(url: str) -> httpcore.Proxy:
+    import httpcore
+
+    parts = urlsplit(url)
+    if not parts.username:
+        return httpcore.Proxy(url)
+    from urllib.parse import unquote
+
+    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    return httpcore.Proxy(bare, auth=(unquote(parts.username), unquote(parts.password or "")))
 
 
 @functools.cache
@@ -485,7 +518,7 @@ class Transport:
         self.config = config
         self.retry = retry or RetryPolicy()
         self._session: requests.Session | None = None
-        self._environments: dict[str, tuple[dict[str, str], bool | str]] = {}
+        self._environments: dict[str, tuple[dict[str, str], bool | str, str | None]] = {}
 
     def __repr__(self) -> str:
         return f"Transport({self.config!r}, {self.retry!r})"
@@ -547,25 +580,25 @@ class Transport:
             self._session = session
         return self._session
 
-    def _environment(self, url: str) -> tuple[dict[str, str], bool | str]:
-        """Proxies and TLS verification for ``url``: the connection's, else the environment's (read once)."""
-        base = url.split("/", 3)[:3]
-        key = "/".join(base)
+    def _environment(self, url: str) -> tuple[dict[str, str], bool | str, str | None]:
+        """Proxies, TLS verification and the proxy for ``url``'s origin: the connection's settings,
+        else the environment's (read once per origin; sync and async calls share them)."""
+        key = "/".join(url.split("/", 3)[:3])
         if key not in self._environments:
-            from requests.utils import get_environ_proxies
+            from requests.utils import get_environ_proxies, select_proxy
 
             proxies = {**get_environ_proxies(key), **(self.config.proxies or {})}
             verify = self.config.verify
             if verify is True:
                 verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            self._environments[key] = (proxies, verify)
+            self._environments[key] = (proxies, verify, select_proxy(key, proxies))
         return self._environments[key]
 
     def _send_once(self, call: Call, token: str | None = None) -> Reply:
         import requests
 
         url, headers, body = self._prepare(call, token)
-        proxies, verify = self._environment(url)
+        proxies, verify, _ = self._environment(url)
         prepared = requests.PreparedRequest()  # no session defaults or cookies to merge: all headers are ours
         prepared.prepare(method=call.method, url=url, headers=headers, data=body)
         started = time.monotonic()
@@ -620,46 +653,44 @@ class Transport:
 
     # -- async -----------------------------------------------------------------------
 
-    def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        import httpx
+    def _async_pool(self, url: str) -> tuple[httpcore.AsyncConnectionPool, asyncio.Semaphore]:
+        import httpcore
 
-        loop = asyncio.get_running_loop()
-        clients = _ASYNC_CLIENTS.setdefault(loop, {})
-        key = (self.config.verify, tuple(sorted((self.config.proxies or {}).items())))
-        if key not in clients:
-            verify: Any = self.config.verify
-            if isinstance(verify, str):
-                import ssl
-
-                verify = ssl.create_default_context(cafile=verify)
-            mounts = {
-                f"{scheme}://": httpx.AsyncHTTPTransport(proxy=url, verify=verify)
-                for scheme, url in (self.config.proxies or {}).items()
-            }
-            limits = httpx.Limits(max_connections=ASYNC_IN_FLIGHT, max_keepalive_connections=ASYNC_IN_FLIGHT)
-            client = httpx.AsyncClient(verify=verify, mounts=mounts or None, limits=limits)
-            clients[key] = (client, asyncio.Semaphore(ASYNC_IN_FLIGHT))
-        return clients[key]
+        _, verify, proxy = self._environment(url)  # the same proxy and TLS rules as sync calls
+        pools = _ASYNC_POOLS.setdefault(asyncio.get_running_loop(), {})
+        key = (verify, proxy)
+        if key not in pools:
+            if verify is False and url.startswith("https:"):  # said out loud, as urllib3 does for sync calls
+                log.warning("TLS certificate verification is off (extra.verify=false) for %s", url.split("/", 3)[2])
+            pool = httpcore.AsyncConnectionPool(
+                ssl_context=_ssl_context(verify),
+                proxy=_httpcore_proxy(proxy) if proxy else None,
+                max_connections=ASYNC_IN_FLIGHT,
+            )
+            pools[key] = (pool, asyncio.Semaphore(ASYNC_IN_FLIGHT))
+        return pools[key]
 
     async def _asend_once(self, call: Call, token: str | None = None) -> Reply:
-        import httpx
+        import httpcore
+        from requests.structures import CaseInsensitiveDict
 
         url, headers, body = self._prepare(call, token)
         connect, read = self.config.timeout
-        client, slots = self._async_client()
+        pool, slots = self._async_pool(url)
         try:
             async with slots:
-                response = await client.request(
+                response = await pool.request(
                     call.method,
                     url,
-                    headers=headers,
+                    headers=list(headers.items()),
                     content=body,
-                    timeout=httpx.Timeout(read, connect=connect, pool=read),
+                    extensions={"timeout": {"connect": connect, "read": read, "write": read, "pool": read}},
                 )
-        except httpx.HTTPError as error:
-            not_reached = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as error:
+            not_reached = isinstance(error, (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout))
             raise _no_answer(call, error, reached_server=not not_reached) from None
-        return _parse(call, response.status_code, response.headers, response.content)
+        answer_headers = CaseInsensitiveDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers)
+        return _parse(call, response.status, answer_headers, response.content)
 
     async def _awith_retries(self, call: Call, token: str | None) -> Reply:
         import tenacity

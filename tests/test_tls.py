@@ -101,11 +101,23 @@ def test_async_path_verifies_too(https_emulator, pki):
     assert emulator.service.calls["quality_list"] == 1
 
 
-def test_verification_can_be_switched_off_explicitly(https_emulator):
+def test_ca_bundle_from_the_environment_applies_to_sync_and_async_calls(https_emulator, pki, monkeypatch):
+    emulator, use = https_emulator
+    use()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki / "ca.pem"))
+    assert DataArtsHook(**FAST).list_quality_instances()["count"] == 0
+    assert asyncio.run(DataArtsHook(**FAST).aget_quality_instance("1")) is None
+    assert emulator.service.calls["quality_list"] == 2
+
+
+def test_verification_can_be_switched_off_explicitly(https_emulator, caplog):
     _, use = https_emulator
     use(verify="false")
     with pytest.warns(Warning, match="Unverified HTTPS request"):  # and it is said out loud
         assert DataArtsHook(**FAST).list_quality_instances()["count"] == 0
+    with caplog.at_level(logging.WARNING):
+        assert asyncio.run(DataArtsHook(**FAST).aget_quality_instance("1")) is None
+    assert "TLS certificate verification is off" in caplog.text
 
 
 def test_region_defaults_are_https_only():
