@@ -97,7 +97,7 @@ try:
     import airflow.sdk
 except ImportError:
     import airflow.models.baseoperator, airflow.sensors.base
-heavy = ("requests", "urllib3", "httpx", "tenacity", "huaweicloudsdkcore")
+heavy = ("requests", "urllib3", "httpcore", "httpx", "tenacity", "huaweicloudsdkcore")
 before = {m for m in heavy if m in sys.modules}
 import airflow_provider_dataarts.operators.quality, airflow_provider_dataarts.operators.factory
 import airflow_provider_dataarts.operators.check, airflow_provider_dataarts.sensors.quality
