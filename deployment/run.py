@@ -6,7 +6,8 @@ Starts, on 127.0.0.1 only and all owned by this script: a throw-away PostgreSQL 
 two Celery workers (``--concurrency 4`` each). Then it triggers ``dataarts_load`` with N
 (``deployment/dags/dataarts_load.py``): N mapped ``RerunQualityOperator(deferrable=True)``
 tasks whose runs the emulator ends at spread-out times with SUCCESS, FAILED or ALARMING,
-plus ``worker_drill``, one rerun that waits in a worker (``deferrable=False``).
+plus ``worker_drill``, one rerun that waits in a worker (``deferrable=False``), and
+``mark_failed_drill``, one deferred rerun on a long run.
 
 Fault drill, during that run:
 
@@ -18,12 +19,16 @@ Fault drill, during that run:
   the kill, so the drill kills no other task.
 * triggerer: mid-wait, with the mapped tasks deferred, the triggerer's process tree is
   SIGKILLed and a new triggerer started; it must take over every trigger.
+* mark failed: once ``mark_failed_drill`` waits in the triggerer, it is marked failed through
+  the REST API, as a user does in the UI; the trigger's ``on_kill`` (Airflow 3.3) must cancel
+  its run in DataArts (the emulator counts the cancel). Done in every run, ``--no-drill`` too.
 
 While the load waits it samples, every second, the task-instance states in the DB
 (running vs deferred) and the triggerer's process tree (VmRSS, utime+stime from /proc).
 At the end it checks: every mapped task in the state its run's verdict implies, exactly
-one rerun per job (N + 1 in all), XCom ``instance`` of every task naming its own job's run,
-the drill's retry reattached, no trigger left; and prints the figures (also written to
+one rerun per job (N + 2 in all), the marked task's run cancelled once, XCom ``instance``
+of every task naming its own job's run, the drill's retry reattached, no trigger left; and
+prints the figures (also written to
 ``report.json`` with ``timeline.csv`` in the run dir). Every process it started is ended
 by PID on the way out, whatever happened; every wait is bounded.
 
@@ -59,7 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DAGS = ROOT / "deployment" / "dags"
 sys.path.insert(0, str(DAGS))
 
-from load_plan import DRILL_RULE_ID, plan  # noqa: E402
+from load_plan import DRILL_RULE_ID, MARK_FAILED_RULE_ID, plan  # noqa: E402
 
 from airflow_provider_dataarts.emulator import (  # noqa: E402
     DEFAULT_AK,
@@ -526,6 +531,12 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
         {"rule_id": DRILL_RULE_ID, "name": "worker_drill", "rule_type": 1, "outcomes": ["SUCCESS"],
          "duration": args.drill_duration}
     )  # fmt: skip
+    # Never ends by itself within the test: only the cancel from the trigger's on_kill ends it.
+    rules.append(
+        {"rule_id": MARK_FAILED_RULE_ID, "name": "mark_failed_drill", "rule_type": 1, "outcomes": ["SUCCESS"],
+         "duration": 3600}
+    )  # fmt: skip
+    reruns_expected = n + 2
     log(
         f"N={n}: {sum(j['expected_state'] == 'success' for j in jobs)} tasks expected to succeed, "
         f"{sum(j['expected_state'] == 'failed' for j in jobs)} to fail; runs last "
@@ -722,6 +733,7 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
     peak = {"running": 0, "running_mapped": 0, "deferred": 0, "queued": 0}
     running_at_peak_deferred = 0
     triggerer_drill: dict = {}
+    mark_drill: dict = {}
     orphans: set = set()
     kill_at = 0.0
     wait_start = None
@@ -773,8 +785,37 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
             }
         )  # fmt: skip
 
-        # Triggerer drill: mid-wait, once every mapped task has started (or 3/4 are deferred).
-        if not args.no_drill and not triggerer_drill and len(mapped) == n and deferred:
+        # Mark-failed drill: once mark_failed_drill's trigger runs in the triggerer (deferred, owned
+        # by a triggerer and past its first, jittered poll), mark the task failed as a user would.
+        mark_row = next((r for r in rows if r[0] == "mark_failed_drill"), None)
+        if mark_row and mark_row[2] == "deferred" and "marked_at" not in mark_drill:
+            mark_drill.setdefault("deferred_at", now)
+            owned = query(
+                "SELECT t.triggerer_id FROM trigger t JOIN task_instance ti ON ti.trigger_id = t.id "
+                "WHERE ti.dag_id = %s AND ti.run_id = %s AND ti.task_id = 'mark_failed_drill'",
+                DAG_ID,
+                run_id,
+            )
+            if owned and owned[0][0] and now - mark_drill["deferred_at"] > args.poll_interval + 2:
+                http(
+                    "PATCH",
+                    f"{base}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/mark_failed_drill",
+                    {"new_state": "failed"},
+                    token,
+                )
+                mark_drill["marked_at"] = now
+                log("mark-failed drill: mark_failed_drill, deferred in the triggerer, marked failed through the API")
+        if "marked_at" in mark_drill and "cancelled_after_s" not in mark_drill:
+            if emulator_state()["calls"].get("quality_cancel"):
+                mark_drill["cancelled_after_s"] = round(now - mark_drill["marked_at"], 1)
+                log(f"mark-failed drill: the run was cancelled in DataArts {mark_drill['cancelled_after_s']} s later")
+            elif now - mark_drill["marked_at"] > 60:
+                mark_drill["cancelled_after_s"] = None  # checked below: no cancel within a minute
+
+        # Triggerer drill: mid-wait, once every mapped task has started (or 3/4 are deferred), and
+        # after the mark-failed drill, whose cancel needs a live triggerer.
+        drill_ready = "cancelled_after_s" in mark_drill
+        if not args.no_drill and not triggerer_drill and drill_ready and len(mapped) == n and deferred:
             launched = all(r[2] not in (None, "scheduled", "queued", "running", "up_for_retry") for r in mapped)
             if launched or deferred >= 0.75 * n:
                 old_job = query("SELECT max(id) FROM job WHERE job_type = 'TriggererJob'")[0][0]
@@ -865,15 +906,25 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
     if drill and drill_row and drill_row[3] < 2:
         problems.append(f"worker_drill was not retried after its worker died (try {drill_row[3]})")
     reruns = {rule_id: rule["reruns"] for rule_id, rule in state["rules"].items()}
-    if state["calls"].get("quality_rerun") != n + 1:
-        problems.append(f"emulator counted {state['calls'].get('quality_rerun')} reruns, expected {n + 1}")
+    if state["calls"].get("quality_rerun") != reruns_expected:
+        problems.append(f"emulator counted {state['calls'].get('quality_rerun')} reruns, expected {reruns_expected}")
+    mark_row = others.get("mark_failed_drill")
+    mark_drill["final_state"] = mark_row[2] if mark_row else None
+    mark_drill["cancels"] = state["calls"].get("quality_cancel", 0)
+    if "marked_at" not in mark_drill:
+        problems.append("mark_failed_drill was never seen deferred in a triggerer, so never marked failed")
+    elif mark_drill.get("cancelled_after_s") is None or mark_drill["cancels"] != 1:
+        problems.append(f"marking mark_failed_drill failed cancelled its run {mark_drill['cancels']} times, not once")
+    if mark_drill["final_state"] != "failed":
+        problems.append(f"mark_failed_drill ended {mark_row}, not failed")
     twice = {rule_id: count for rule_id, count in reruns.items() if count != 1}
     if twice:
         problems.append(f"jobs not rerun exactly once: {dict(list(twice.items())[:10])}")
     instances = {str(i["task_id"]): i for i in state["instances"]}
-    outcome = {job["rule_id"]: job["outcome"] for job in jobs} | {DRILL_RULE_ID: "SUCCESS"}
+    outcome = {job["rule_id"]: job["outcome"] for job in jobs}
+    outcome |= {DRILL_RULE_ID: "SUCCESS", MARK_FAILED_RULE_ID: "FAILED"}  # FAILED: cancelled by on_kill
     bad_runs = {rid: i["run_status"] for rid, i in instances.items() if i["run_status"] != outcome.get(rid)}
-    if len(state["instances"]) != n + 1 or bad_runs:
+    if len(state["instances"]) != reruns_expected or bad_runs:
         problems.append(f"{len(state['instances'])} runs in the emulator; runs with an unexpected status: {bad_runs}")
     xcoms = query(
         "SELECT task_id, map_index, value FROM xcom WHERE dag_id = %s AND run_id = %s AND key = 'instance'",
@@ -934,6 +985,8 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
             problems.append("worker_drill's retry log has no 'Reconnecting to existing job'")
         if drill["reruns_of_drill_job"] != 1:
             problems.append(f"worker_drill's job was rerun {drill['reruns_of_drill_job']} times, not once")
+    if not args.no_drill and not triggerer_drill:
+        problems.append("the triggerer drill never ran (it waits for the mark-failed drill and the mapped tasks)")
     if triggerer_drill and "taken_over_after_s" not in triggerer_drill:
         problems.append("the killed triggerer's triggers were never seen taken over by the new one")
 
@@ -1002,6 +1055,7 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
         "verdict_latency_s": latency,
         "worker_drill": drill,
         "triggerer_drill": triggerer_drill,
+        "mark_failed_drill": {k: v for k, v in mark_drill.items() if not k.endswith("_at")},
         "durations_s": [args.min_duration, args.max_duration],
         "poll_interval_s": args.poll_interval,
     }
@@ -1026,7 +1080,7 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
         f"{t['wait_seconds']} s of wait (avg {t['avg_cpu_pct_during_wait']} %, peak {t['peak_cpu_pct_5s']} % over 5 s, "
         f"that with the new triggerer's start-up; steady state avg {t['steady_avg_cpu_pct']} %, "
         f"peak {t['steady_peak_cpu_pct_5s']} %)")  # fmt: skip
-    log(f"   emulator: reruns {report['emulator']['reruns_total']} (expected {n + 1}), jobs rerun twice "
+    log(f"   emulator: reruns {report['emulator']['reruns_total']} (expected {reruns_expected}), jobs rerun twice "
         f"{len(twice)}, list calls {state['calls'].get('quality_list')}, peak connections "
         f"{state.get('peak_connections')}, CPU {report['emulator']['cpu_seconds']} s")  # fmt: skip
     log(f"   lookups (of the emulator's last {len(requests_log)} requests): {lookups} instance lookups took "
@@ -1041,6 +1095,10 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
         log(f"   triggerer drill: SIGKILLed at t={triggerer_drill['at_s']} s with "
             f"{triggerer_drill['deferred_at_kill']} deferred; its {triggerer_drill.get('reassigned')} unfinished "
             f"triggers were taken over after {triggerer_drill.get('taken_over_after_s')} s")  # fmt: skip
+    log(
+        f"   mark-failed drill: marked failed while deferred; run cancelled {mark_drill['cancels']} time(s), "
+        f"{mark_drill.get('cancelled_after_s')} s after; task ended {mark_drill['final_state']}"
+    )
     for problem in problems:
         log(f"   PROBLEM: {problem}")
     log(f"   report: {d.run_dir / 'report.json'}, timeline: {d.run_dir / 'timeline.csv'}, logs: {d.logs}")

@@ -10,9 +10,13 @@ so each task's final state is known in advance (``load_plan.expected_state``).
 the harness SIGKILLs the Celery worker running it, and Airflow's retry must reattach to the
 same run (``task_state_store``), not rerun the job.
 
-``plan_jobs`` runs in the pool ``dataarts_load_gate``, which the harness creates with 0 slots
-and opens after the worker drill, so that drill's SIGKILL hits no load task (create the pool
-with 1 slot to run this DAG by hand).
+``mark_failed_drill`` is one deferred rerun on a run that does not end by itself: the harness
+marks it failed through the REST API while it waits, and the trigger's ``on_kill`` must cancel
+the run in DataArts.
+
+``plan_jobs`` and ``mark_failed_drill`` run in the pool ``dataarts_load_gate``, which the
+harness creates with 0 slots and opens after the worker drill, so that drill's SIGKILL hits
+no load task (create the pool with 1 slot to run this DAG by hand).
 
 Mapped tasks have no retries on purpose: a FAILED or ALARMING verdict fails the task, and a
 retry would rerun the job; so every rerun the emulator counts is one the DAG asked for once.
@@ -24,7 +28,7 @@ import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param, task
-from load_plan import DRILL_RULE_ID, mapped_kwargs
+from load_plan import DRILL_RULE_ID, MARK_FAILED_RULE_ID, mapped_kwargs
 
 from airflow_provider_dataarts.operators.quality import RerunQualityOperator
 
@@ -63,5 +67,17 @@ with DAG(
         timeout=3600,
         retries=2,
         retry_delay=timedelta(seconds=2),
+        priority_weight=1000,
+    )
+
+    RerunQualityOperator(
+        task_id="mark_failed_drill",
+        rule_id=MARK_FAILED_RULE_ID,
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+        timeout=3600,
+        retries=0,
+        pool="dataarts_load_gate",
         priority_weight=1000,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 # 19-digit ids, like DataArts' own: beyond float precision, so a mix-up would show.
 BASE_RULE_ID = 7_300_000_000_000_000_000
 DRILL_RULE_ID = "7299999999999999999"  # the non-deferrable rerun whose worker the drill kills
+MARK_FAILED_RULE_ID = "7299999999999999998"  # the deferred rerun the harness marks failed mid-wait
 
 # One outcome per i % 10: 6 SUCCESS, 2 FAILED, 1 ALARMING that fails the task, 1 ALARMING that
 # only warns (fail_on_alarm=False). So 70 % of the mapped tasks succeed and 30 % fail.
