@@ -89,17 +89,7 @@ class EmulatorProcess:
 
 
 def use_emulator(url: str) -> None:
-    from airflow_provider_dataarts.emulator import DEFAULT_AK, DEFAULT_PROJECT_ID, DEFAULT_SK, DEFAULT_WORKSPACE
-
-    os.environ["AIRFLOW_CONN_DATAARTS_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "dataarts",
-            "login": DEFAULT_AK,
-            "password": DEFAULT_SK,
-            "host": url,
-            "extra": {"region": "cn-north-4", "project_id": DEFAULT_PROJECT_ID, "workspace": DEFAULT_WORKSPACE},
-        }
-    )
+    os.environ.update(_conn_env(url))
 
 
 # -- 1. DAG parse cost -------------------------------------------------------------------------
@@ -434,8 +424,9 @@ def deferred_waits(count: int, poll_interval: float, history: int, durations: tu
 
 
 def _conn_env(url: str) -> dict:
-    use_emulator(url)
-    return {"AIRFLOW_CONN_DATAARTS_DEFAULT": os.environ["AIRFLOW_CONN_DATAARTS_DEFAULT"]}
+    from airflow_provider_dataarts.emulator import connection_for
+
+    return {"AIRFLOW_CONN_DATAARTS_DEFAULT": json.dumps(connection_for(url))}
 
 
 # -- report --------------------------------------------------------------------------------------

@@ -66,12 +66,7 @@ sys.path.insert(0, str(DAGS))
 
 from load_plan import DRILL_RULE_ID, MARK_FAILED_RULE_ID, plan  # noqa: E402
 
-from airflow_provider_dataarts.emulator import (  # noqa: E402
-    DEFAULT_AK,
-    DEFAULT_PROJECT_ID,
-    DEFAULT_SK,
-    DEFAULT_WORKSPACE,
-)
+from airflow_provider_dataarts.emulator import connection_for  # noqa: E402
 
 DAG_ID = "dataarts_load"
 GATE_POOL = "dataarts_load_gate"
@@ -553,13 +548,7 @@ def run(d: Deployment, args: argparse.Namespace, began: float) -> int:
     api_port = free_port()
     from cryptography.fernet import Fernet
 
-    conn = {
-        "conn_type": "dataarts",
-        "login": DEFAULT_AK,
-        "password": DEFAULT_SK,
-        "host": emulator_url,
-        "extra": {"region": "cn-north-4", "project_id": DEFAULT_PROJECT_ID, "workspace": DEFAULT_WORKSPACE},
-    }
+    conn = connection_for(emulator_url)
     home = d.run_dir / "airflow-home"
     d.env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},

@@ -19,7 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from airflow_provider_dataarts.emulator import DEFAULT_AK, DEFAULT_PROJECT_ID, DEFAULT_SK, DEFAULT_WORKSPACE
+from airflow_provider_dataarts.emulator import connection_for
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
@@ -105,14 +105,7 @@ def main() -> int:
     emulator, url = start_emulator()
     print(f"Emulator: {url} (started by this demo, stopped at the end)")
     try:
-        conn = {
-            "conn_type": "dataarts",
-            "login": DEFAULT_AK,
-            "password": DEFAULT_SK,
-            "host": url,
-            "extra": {"region": "cn-north-4", "project_id": DEFAULT_PROJECT_ID, "workspace": DEFAULT_WORKSPACE},
-        }
-        os.environ["AIRFLOW_CONN_DATAARTS_DEFAULT"] = json.dumps(conn)
+        os.environ["AIRFLOW_CONN_DATAARTS_DEFAULT"] = json.dumps(connection_for(url))
         airflow("db", "migrate")
         airflow("dags", "reserialize")  # parse the DAGs folder into the DB, as a DAG processor would
         errors = last_json(airflow("dags", "list-import-errors", "-o", "json"))

@@ -18,7 +18,7 @@ per endpoint and injects faults per path pattern (:class:`Fault`).
 
 from __future__ import annotations
 
-from airflow_provider_dataarts.emulator.server import Emulator, EmulatorServer
+from airflow_provider_dataarts.emulator.server import Emulator, EmulatorServer, connection_for
 from airflow_provider_dataarts.emulator.service import (
     DEFAULT_AK,
     DEFAULT_PROJECT_ID,
@@ -39,4 +39,5 @@ __all__ = [
     "EmulatorServer",
     "Fault",
     "Rule",
+    "connection_for",
 ]

@@ -21,7 +21,16 @@ from dataclasses import asdict, fields
 from http import HTTPStatus
 from typing import Any
 
-from airflow_provider_dataarts.emulator.service import DataArtsService, Fault, Request, Response
+from airflow_provider_dataarts.emulator.service import (
+    DEFAULT_AK,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_SK,
+    DEFAULT_WORKSPACE,
+    DataArtsService,
+    Fault,
+    Request,
+    Response,
+)
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -30,6 +39,26 @@ FAULT_FIELDS = {f.name for f in fields(Fault)} - {"hits", "passed"}
 
 class _Drop(Exception):
     """Close the connection without answering."""
+
+
+def connection_for(
+    url: str,
+    *,
+    ak: str = DEFAULT_AK,
+    sk: str = DEFAULT_SK,
+    project_id: str = DEFAULT_PROJECT_ID,
+    workspace: str = DEFAULT_WORKSPACE,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An Airflow connection (dict form) for an emulator at ``url``, by default one started
+    with the documented defaults (``python -m airflow_provider_dataarts.emulator``)."""
+    return {
+        "conn_type": "dataarts",
+        "login": ak,
+        "password": sk,
+        "host": url,
+        "extra": {"region": "cn-north-4", "project_id": project_id, "workspace": workspace, **extra},
+    }
 
 
 class EmulatorServer:
@@ -251,18 +280,9 @@ class Emulator:
         """An Airflow connection (dict form) that points ``dataarts`` at this emulator with AK/SK."""
         service = self.service
         ak, (sk, _) = next(iter(service.keys.items()))
-        return {
-            "conn_type": "dataarts",
-            "login": ak,
-            "password": sk,
-            "host": self.url,
-            "extra": {
-                "region": "cn-north-4",
-                "project_id": service.project_id,
-                "workspace": sorted(service.workspaces)[0],
-                **extra,
-            },
-        }
+        return connection_for(
+            self.url, ak=ak, sk=sk, project_id=service.project_id, workspace=sorted(service.workspaces)[0], **extra
+        )
 
     def connection_json(self, **extra: Any) -> str:
         """:meth:`connection` as the JSON an ``AIRFLOW_CONN_...`` environment variable takes."""
