@@ -50,6 +50,11 @@ class DataArtsApiError(AirflowException):
         self.transient = transient
         super().__init__(str(self))
 
+    def to_dict(self) -> dict:
+        """The constructor's arguments, JSON-safe: a trigger event carries the error this way."""
+        names = ("service", "method", "path", "status", "error_code", "error_msg", "retry_after")
+        return {name: getattr(self, name) for name in (*names, "reached_server", "transient")}
+
     def __str__(self) -> str:
         what = f"HTTP {self.status}" if self.status is not None else "no response"
         if self.error_code:

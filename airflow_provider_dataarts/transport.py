@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from airflow_provider_dataarts import signer, validation
 from airflow_provider_dataarts.exceptions import DataArtsApiError
@@ -233,7 +233,8 @@ class ConnectionConfig:
 
     def secrets(self) -> list[str]:
         """Values to register with Airflow's secrets masker."""
-        proxy_passwords = [urlsplit(url).password for url in (self.proxies or {}).values()]
+        proxy_passwords = [urlsplit(url).password or "" for url in (self.proxies or {}).values()]
+        proxy_passwords += [unquote(password) for password in proxy_passwords]  # as written and as sent
         return [value for value in (self.secret, self.security_token, *proxy_passwords) if value]
 
 
@@ -462,9 +463,10 @@ class _TokenCache:
 
 
 TOKENS = _TokenCache()
-# One connection pool per event loop (the triggerer has one loop for all its triggers), keyed by
-# TLS settings and proxy. httpcore rather than httpx: a poll is one small signed GET, and httpx's
-# per-request URL, cookie and model work cost about as much CPU as the HTTP exchange itself.
+# One connection pool per event loop (the triggerer has one loop for all its triggers) and origin,
+# so an endpoint that hangs holds only its own slots; keyed by TLS settings and proxy too.
+# httpcore rather than httpx: a poll is one small signed GET, and httpx's per-request URL,
+# cookie and model work cost about as much CPU as the HTTP exchange itself.
 _ASYNC_POOLS: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[httpcore.AsyncConnectionPool, asyncio.Semaphore]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -491,14 +493,10 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext:
 
 def _httpcore_proxy(url: str) -> httpcore.Proxy:
     import httpcore
+    from requests.utils import get_auth_from_url, urldefragauth
 
-    parts = urlsplit(url)
-    if not parts.username:
-        return httpcore.Proxy(url)
-    from urllib.parse import unquote
-
-    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-    return httpcore.Proxy(bare, auth=(unquote(parts.username), unquote(parts.password or "")))
+    auth = get_auth_from_url(url)  # decoded, as requests sends it
+    return httpcore.Proxy(urldefragauth(url), auth=auth if any(auth) else None)
 
 
 @functools.cache
@@ -656,12 +654,13 @@ class Transport:
     def _async_pool(self, url: str) -> tuple[httpcore.AsyncConnectionPool, asyncio.Semaphore]:
         import httpcore
 
-        _, verify, proxy = self._environment(url)  # the same proxy and TLS rules as sync calls
+        origin = "/".join(url.split("/", 3)[:3])
+        _, verify, proxy = self._environment(origin)  # the same proxy and TLS rules as sync calls
         pools = _ASYNC_POOLS.setdefault(asyncio.get_running_loop(), {})
-        key = (verify, proxy)
+        key = (origin, verify, proxy)
         if key not in pools:
             if verify is False and url.startswith("https:"):  # said out loud, as urllib3 does for sync calls
-                log.warning("TLS certificate verification is off (extra.verify=false) for %s", url.split("/", 3)[2])
+                log.warning("TLS certificate verification is off (extra.verify=false) for %s", origin)
             pool = httpcore.AsyncConnectionPool(
                 ssl_context=_ssl_context(verify),
                 proxy=_httpcore_proxy(proxy) if proxy else None,

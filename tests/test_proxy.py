@@ -129,10 +129,12 @@ def test_proxy_password_is_masked_and_kept_out_of_reprs(dataarts_emulator, proxy
         from airflow.sdk._shared.secrets_masker import redact
     else:
         from airflow.utils.log.secrets_masker import redact
-    server = proxy(credentials=(USER, "Proxy-Secret-4711"))
-    proxy_url = server.url.replace("//", f"//{USER}:Proxy-Secret-4711@")
+    server = proxy(credentials=(USER, "Proxy-Secret@4711"))
+    proxy_url = server.url.replace("//", f"//{USER}:Proxy-Secret%404711@")  # written encoded, sent decoded
     monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", dataarts_emulator.connection_json(proxies={"http": proxy_url}))
     hook = DataArtsHook()
     assert hook.list_quality_instances()["count"] == 0
-    assert "Proxy-Secret-4711" not in repr(hook.transport) + str(hook.transport.config)
-    assert "Proxy-Secret-4711" not in str(redact("proxy password: Proxy-Secret-4711"))
+    assert asyncio.run(hook.aget_quality_instance("1")) is None
+    for password in ("Proxy-Secret@4711", "Proxy-Secret%404711"):
+        assert password not in repr(hook.transport) + str(hook.transport.config)
+        assert password not in str(redact(f"proxy password: {password}"))

@@ -137,7 +137,11 @@ class DataArtsHook(BaseHook):
         return self._transport
 
     def get_conn(self) -> Any:
-        """Return the ``requests.Session`` every sync call of this hook reuses."""
+        """Return the ``requests.Session`` every sync call of this hook reuses.
+
+        Its ``trust_env`` is off: the hook reads proxies and the CA bundle from the environment
+        once per endpoint and passes them with each call; do the same for requests of your own.
+        """
         return self.transport.session
 
     def _project(self, transport: Transport) -> str:

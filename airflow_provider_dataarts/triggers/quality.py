@@ -182,9 +182,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 )
             except DataArtsApiError as error:
                 # The fields travel in the event so the task raises the same DataArtsApiError.
-                fields = ("service", "method", "path", "status", "error_code", "error_msg", "reached_server")
-                api_error = {name: getattr(error, name) for name in fields}
-                yield self._event("error", str(error), last_status, api_error=api_error)
+                yield self._event("error", str(error), last_status, api_error=error.to_dict())
                 return
             except ValueError as error:
                 yield self._event("error", str(error), last_status)

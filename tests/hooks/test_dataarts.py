@@ -386,3 +386,22 @@ def test_requests_say_who_sends_them(hook, emulator):
     hook.list_quality_instances()
     assert captured["user-agent"].startswith("airflow-provider-dataarts/")
     assert "user-agent" in captured["authorization"]  # signed, as the official SDK signs its own
+
+
+def test_a_hanging_endpoint_does_not_hold_up_async_calls_to_another(emulator, monkeypatch):
+    """Trigger polls share one loop: each origin has its own pool and in-flight slots."""
+    with Emulator() as fast:
+        monkeypatch.setenv("AIRFLOW_CONN_FAST", fast.connection_json())
+        emulator.service.add_fault(path="/quality/instances$", latency=3.0, times=20)
+
+        async def both() -> float:
+            slow = [asyncio.ensure_future(DataArtsHook(**FAST).aget_quality_instance("1")) for _ in range(8)]
+            await asyncio.sleep(0.3)  # the slow origin's slots are all taken now
+            began = time.monotonic()
+            assert await DataArtsHook(dataarts_conn_id="fast", **FAST).aget_quality_instance("1") is None
+            elapsed = time.monotonic() - began
+            await asyncio.gather(*slow)
+            return elapsed
+
+        assert asyncio.run(both()) < 2.0  # not queued behind the 3 s answers
+        assert fast.service.calls["quality_list"] == 1

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from airflow_provider_dataarts.exceptions import DataArtsApiError
 from airflow_provider_dataarts.transport import ASYNC_IN_FLIGHT
 from airflow_provider_dataarts.triggers.quality import QualityInstanceTrigger
 
@@ -119,6 +120,9 @@ def test_api_errors_end_the_wait_with_an_error_event(service):
     service.add_fault(path="/quality/instances$", status=500, times=1)
     (event,) = asyncio.run(events(trigger("123456", int(time.time() * 1000))))
     assert event["status"] == "error" and "HTTP 500" in event["message"]
+    json.dumps(event)  # the triggerer stores it
+    rebuilt = DataArtsApiError(**event["api_error"])  # as the task raises it
+    assert str(rebuilt) == event["message"] and rebuilt.to_dict() == event["api_error"]
 
 
 @pytest.mark.parametrize("cancel_on_kill", [True, False])
