@@ -1,8 +1,11 @@
 # Everything runs in a virtualenv this Makefile creates from the pinned constraints.
 #   make demo            example DAGs through real Airflow against the local emulator
-#   make test            the test suite on Airflow 3 (what CI runs)
+#   make test            the test suite on Airflow 3.3 (what CI runs first)
 #   make test-airflow2   the same suite on Airflow 2.11, in its own venv
-#   make package-check   build wheel and sdist, twine check, install the wheel alone and check Airflow sees it
+#   make test-airflow-V  the same suite on Airflow V (3.0.6, 3.1.8, 3.2.2), in .venv-airflow-V
+#   make test-matrix     the suite and the package check on every Airflow version we support
+#   make package-check   build wheel and sdist, twine check, install the wheel alone (with the pinned
+#                        constraints, and again with plain pip) and check Airflow sees it
 #   make bench           benchmarks, rewrites BENCHMARKS.md
 #   make ui-test         browser test of the Airflow 3 UI (headless Chromium) against the emulator
 #   make ui-screenshots  the same, and refresh the README's screenshots in docs/img/
@@ -18,7 +21,11 @@ CONSTRAINTS := constraints/airflow-$(AIRFLOW_VERSION).txt
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 
-.PHONY: venv test test-airflow2 package-check package-check-airflow2 deployment-test demo bench ui-test ui-screenshots lint clean
+# Every Airflow version we declare, newest patch of each minor; each has constraints/airflow-V.txt.
+AIRFLOW_MATRIX := 3.3.2 3.2.2 3.1.8 3.0.6 2.11.2
+
+.PHONY: venv test test-airflow2 test-matrix package-check package-check-airflow2 deployment-test demo bench \
+	ui-test ui-screenshots lint clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	rm -rf $(VENV)
@@ -35,11 +42,26 @@ test: $(STAMP)
 test-airflow2:
 	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
 
+test-airflow-%:
+	$(MAKE) test AIRFLOW_VERSION=$* VENV=.venv-airflow-$*
+
 package-check: $(STAMP)
 	$(PY) scripts/check_package.py
 
 package-check-airflow2:
 	$(MAKE) package-check AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
+
+package-check-airflow-%:
+	$(MAKE) package-check AIRFLOW_VERSION=$* VENV=.venv-airflow-$*
+
+# Each cell: the whole suite, then the package check, in that version's own venv; prints the time of each.
+test-matrix:
+	@for v in $(AIRFLOW_MATRIX); do \
+		venv=.venv-airflow-$$v; [ $$v = 3.3.2 ] && venv=.venv; [ $$v = 2.11.2 ] && venv=.venv-airflow2; \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory test package-check AIRFLOW_VERSION=$$v VENV=$$venv || exit 1; \
+		echo "matrix cell Airflow $$v: suite + package check passed in $$(( $$(date +%s) - start )) s"; \
+	done
 
 N ?= 20
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-try:
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
-except ImportError:  # Airflow 2.11
-    from airflow.exceptions import AirflowException, AirflowFailException  # type: ignore[no-redef]
+from airflow_provider_dataarts._compat import AirflowException, AirflowFailException
 
 
 class DataArtsApiError(AirflowException):

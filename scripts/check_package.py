@@ -2,7 +2,9 @@
 
 ``make package-check`` runs this: ``python -m build``; ``twine check``; a look inside the
 wheel; then a fresh venv (outside the source tree) with Airflow from the pinned constraints
-and only the wheel installed, where ``airflow providers list`` must show the provider and
+and only the wheel installed (once with the pinned constraints, once with plain pip as a user
+adding us to an existing Airflow would), where every module must import without a deprecation
+warning, ``airflow providers list`` must show the provider and
 its version, ``airflow providers hooks`` the ``dataarts`` connection type, and the example
 DAGs shipped in the wheel must parse with no import errors.
 """
@@ -58,24 +60,37 @@ def main() -> None:
 
     airflow_version = version("apache-airflow")
     constraints = ROOT / "constraints" / f"airflow-{airflow_version}.txt"
+    check_installed_wheel(wheel, airflow_version, ["-c", str(constraints)], "with the pinned constraints")
+    # What a user gets who adds us to an existing Airflow: today's versions of everything else.
+    check_installed_wheel(wheel, airflow_version, [], "with plain pip (no constraints)")
+
+
+# Imports every module Airflow is told about (and the emulator) with every warning recorded, and
+# prints the deprecation warnings any of them raised: there must be none, on every version.
+IMPORT_CHECK = """
+import importlib, json, warnings
+import airflow
+from airflow_provider_dataarts import get_provider_info
+info = get_provider_info()
+modules = [m for group in ("operators", "sensors", "triggers", "hooks") for g in info[group] for m in g["python-modules"]]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for module in [*modules, "airflow_provider_dataarts.links", "airflow_provider_dataarts.emulator"]:
+        importlib.import_module(module)
+kinds = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+print(json.dumps([f"{w.filename}:{w.lineno}: {w.message}" for w in caught if issubclass(w.category, kinds)]))
+"""
+
+
+def check_installed_wheel(wheel: Path, airflow_version: str, pip_args: list[str], how: str) -> None:
+    """A fresh venv outside the tree with Airflow and only the wheel: Airflow must see a working provider."""
     with tempfile.TemporaryDirectory(prefix="dataarts-wheel-") as tmp:
         tmp_path = Path(tmp)
         venv = tmp_path / "venv"
         run(sys.executable, "-m", "venv", str(venv))
         python = str(venv / "bin" / "python")
-        run(
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-c",
-            str(constraints),
-            f"apache-airflow=={airflow_version}",
-            str(wheel),
-            cwd=tmp_path,
-        )
+        pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        run(*pip, *pip_args, f"apache-airflow=={airflow_version}", str(wheel), cwd=tmp_path)
         installed = Path(
             run(
                 python,
@@ -95,6 +110,9 @@ def main() -> None:
         }
         if airflow_version.startswith("2."):
             env["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
+        warned = last_json(run(python, "-c", IMPORT_CHECK, env=env, cwd=tmp_path))
+        if warned:
+            sys.exit(f"FAILED: importing our modules warned: {warned}")
         airflow = [python, "-m", "airflow"]
         providers = {
             p["package_name"]: p
@@ -113,10 +131,11 @@ def main() -> None:
         dags = {d["dag_id"] for d in last_json(run(*airflow, "dags", "list", "-o", "json", env=env, cwd=tmp_path))}
         if errors or len([d for d in dags if d.startswith("example_dataarts_")]) != 4:
             sys.exit(f"FAILED: example DAGs from the wheel: import errors {errors}, parsed {sorted(dags)}")
+        airflow_installed = run(python, "-c", "import airflow; print(airflow.__version__)", cwd=tmp_path).strip()
         print(
-            f"Wheel alone in a fresh venv with Airflow {airflow_version}: provider {ours['version']} listed, "
-            f"connection type dataarts ({dataarts[0].get('class')}), {len(dags)} example DAGs parse, "
-            "no import errors"
+            f"Wheel alone in a fresh venv, Airflow {airflow_installed} {how}: provider {ours['version']} listed, "
+            f"connection type dataarts ({dataarts[0].get('class')}), every module imports without a deprecation "
+            f"warning, {len(dags)} example DAGs parse, no import errors"
         )
 
 

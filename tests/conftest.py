@@ -24,6 +24,7 @@ if version("apache-airflow").startswith("2."):
     os.environ["AIRFLOW__CORE__FERNET_KEY"] = "ZGF0YWFydHMtdGVzdHMtZml4ZWQtZmVybmV0LWtleSE="
     os.environ["AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY"] = "True"
 
+import pluggy  # noqa: E402
 import pytest  # noqa: E402
 
 pytest_plugins = ["airflow_provider_dataarts.emulator.pytest_plugin"]  # the fixture users get too
@@ -53,7 +54,7 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any  # noqa: E402
 
-from airflow_provider_dataarts._compat import AIRFLOW_V3  # noqa: E402
+from airflow_provider_dataarts._compat import AIRFLOW_V3, first_of  # noqa: E402
 
 if AIRFLOW_V3:
     from airflow.sdk import DAG
@@ -63,17 +64,27 @@ else:
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-FAILURES: dict[tuple[str, str], BaseException] = {}
+FAILURES: dict[tuple[str, str], BaseException | str] = {}
 
 
-def _record_failure(context: Any) -> None:
-    FAILURES[(context["dag"].dag_id, context["task"].task_id)] = context["exception"]
+class _FailureRecorder:
+    """An Airflow listener keeping each task's last error (3.1's ``dag.test()`` gives failure
+    callbacks no ``exception``; every version tells listeners)."""
+
+    @pluggy.HookimplMarker("airflow")
+    def on_task_instance_failed(self, task_instance: Any, error: BaseException | str | None) -> None:
+        if error is not None:
+            FAILURES[(task_instance.dag_id, task_instance.task_id)] = error
+
+
+first_of("get_listener_manager", "airflow.sdk.listener", "airflow.listeners.listener")().add_listener(
+    _FailureRecorder()
+)
 
 
 def make_dag(dag_id: str, **kwargs: Any) -> DAG:
     """A manually triggered DAG for one test; every task's failure exception is recorded."""
-    default_args = {"on_failure_callback": _record_failure, **kwargs.pop("default_args", {})}
-    return DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False, default_args=default_args, **kwargs)
+    return DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False, **kwargs)
 
 
 @dataclass
@@ -151,19 +162,31 @@ def _read_result(dag_run: Any) -> DagResult:
         )
 
 
+def _serialize(dag: DAG) -> None:
+    """Write the DAG to the metadata DB as the DAG processor would: 3.3 runs only serialized DAGs.
+
+    3.1 and 3.2 keep ``sync_bag_to_db`` elsewhere; 3.0 (no ``sync_bag_to_db``) and 2.11 run the
+    DAG object itself.
+    """
+    modules = ("airflow.dag_processing.dagbag", "airflow.models.dagbag")
+    try:
+        sync_bag_to_db = first_of("sync_bag_to_db", *modules)
+    except ImportError:
+        return
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = first_of("DagBag", *modules)(collect_dags=False)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+
+
 @pytest.fixture
 def run_dag(airflow_db):
     """Run a DAG built in a test with ``dag.test()`` and return its :class:`DagResult`."""
 
     def run(dag: DAG, **kwargs: Any) -> DagResult:
-        if AIRFLOW_V3:  # 3.3 runs only serialized DAGs
-            from airflow.dag_processing.bundles.manager import DagBundlesManager
-            from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-            DagBundlesManager().sync_bundles_to_db()
-            bag = DagBag(collect_dags=False)
-            bag.bag_dag(dag)
-            sync_bag_to_db(bag, "dags-folder", None)
+        _serialize(dag)
         return _read_result(dag.test(**kwargs))
 
     return run

@@ -6,12 +6,15 @@ import json
 
 import pytest
 
+from airflow_provider_dataarts._compat import AIRFLOW_VERSION_INFO, first_of
 from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
 from airflow_provider_dataarts.operators.check import CheckTaskStopOperator
 from airflow_provider_dataarts.operators.factory import FactoryJobStartOperator, FactoryJobStopOperator
 from airflow_provider_dataarts.operators.quality import QualityJobActionOperator, RerunQualityOperator
 from airflow_provider_dataarts.sensors.quality import QualityInstanceSensor
 from tests.conftest import make_dag
+
+AirflowNotFoundException = first_of("AirflowNotFoundException", "airflow.sdk.exceptions", "airflow.exceptions")
 
 LONG_NAME = "n" * 65
 LONG_VALUE = "v" * 1025
@@ -174,9 +177,15 @@ def test_unusable_connection_is_explained_before_any_request(emulator, monkeypat
         else:
             conn[key] = value
     monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", json.dumps(conn))
-    with pytest.raises(ValueError) as info:
-        DataArtsHook().list_quality_instances()
-    assert message in str(info.value)
+    try:
+        DataArtsHook.get_connection("dataarts_default")
+    except AirflowNotFoundException:
+        # Airflow 3.1 drops a connection whose extra it cannot parse before any hook sees it.
+        assert change.get("extra") in ("{not json", "[1, 2]") and AIRFLOW_VERSION_INFO == (3, 1)
+    else:
+        with pytest.raises(ValueError) as info:
+            DataArtsHook().list_quality_instances()
+        assert message in str(info.value)
     assert not emulator.service.log
 
 

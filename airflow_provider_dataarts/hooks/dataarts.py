@@ -7,13 +7,14 @@ to make and what to return.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Generator
 from datetime import datetime
 from typing import Any
 
 from airflow_provider_dataarts import validation
-from airflow_provider_dataarts._compat import AIRFLOW_V3, BaseHook, mask_secret
+from airflow_provider_dataarts._compat import BaseHook, first_of, mask_secret
 from airflow_provider_dataarts.exceptions import DataArtsApiError
 from airflow_provider_dataarts.transport import Call, ConnectionConfig, RetryPolicy, Transport
 
@@ -44,6 +45,13 @@ class QualityRunStatus:
     @classmethod
     def is_terminal(cls, status: str | None) -> bool:
         return status in cls.TERMINAL
+
+
+@functools.cache
+def _masks_asynchronously() -> bool:
+    """Airflow 3.3.2+: ``aget_connection`` reads the connection and masks its secrets without blocking."""
+    connection = first_of("Connection", "airflow.sdk", "airflow.models.connection")
+    return hasattr(BaseHook, "aget_connection") and hasattr(connection, "aextra_dejson")
 
 
 def _epoch_ms(value: datetime | int | float | None) -> int | None:
@@ -127,13 +135,16 @@ class DataArtsHook(BaseHook):
 
     async def _atransport(self) -> Transport:
         if self._transport is None:
-            if AIRFLOW_V3:
-                conn = await self.aget_connection(self.dataarts_conn_id)
+            if _masks_asynchronously():
+                config = self._config(await self.aget_connection(self.dataarts_conn_id))
             else:
+                # Before Airflow 3.3.2 reading a connection (and masking its secrets) is a blocking
+                # call to the supervisor, which fails when another coroutine of the loop is in one:
+                # a worker thread may block safely. (Airflow's common-compat provider does the same.)
                 from asgiref.sync import sync_to_async
 
-                conn = await sync_to_async(self.get_connection)(self.dataarts_conn_id)
-            self._transport = Transport(self._config(conn), self.retry)
+                config = await sync_to_async(lambda: self._config(self.get_connection(self.dataarts_conn_id)))()
+            self._transport = Transport(config, self.retry)
         return self._transport
 
     def get_conn(self) -> Any:
