@@ -54,14 +54,15 @@ package-check-airflow2:
 package-check-airflow-%:
 	$(MAKE) package-check AIRFLOW_VERSION=$* VENV=.venv-airflow-$*
 
-# Each cell: the whole suite, then the package check, in that version's own venv; prints the time of each.
-test-matrix:
-	@for v in $(AIRFLOW_MATRIX); do \
-		venv=.venv-airflow-$$v; [ $$v = 3.3.2 ] && venv=.venv; [ $$v = 2.11.2 ] && venv=.venv-airflow2; \
-		start=$$(date +%s); \
-		$(MAKE) --no-print-directory test package-check AIRFLOW_VERSION=$$v VENV=$$venv || exit 1; \
-		echo "matrix cell Airflow $$v: suite + package check passed in $$(( $$(date +%s) - start )) s"; \
-	done
+# One cell of the matrix: the whole suite, then the package check, in that version's own venv.
+venv_for = $(if $(filter 3.3.2,$(1)),.venv,$(if $(filter 2.11.2,$(1)),.venv-airflow2,.venv-airflow-$(1)))
+
+matrix-cell-%:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory test package-check AIRFLOW_VERSION=$* VENV=$(call venv_for,$*) && \
+	echo "matrix cell Airflow $*: suite and package check passed in $$(( $$(date +%s) - start )) s"
+
+test-matrix: $(foreach v,$(AIRFLOW_MATRIX),matrix-cell-$(v))
 
 N ?= 20
 

@@ -118,6 +118,19 @@ def _verify(value: Any) -> bool | str:
     raise ValueError(f"extra.verify must be true, false or the path of a CA bundle that exists, got {value!r}")
 
 
+class Secret(str):
+    """A credential as a string that prints as ``'***'`` in any ``repr``.
+
+    Tracebacks that show local variables, and the dicts of headers they hold, render values
+    through ``repr``; the request itself sends the real characters.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 @dataclass(frozen=True)
 class ConnectionConfig:
     """Everything a call needs from the Airflow connection, read and checked once.
@@ -177,8 +190,8 @@ class ConnectionConfig:
         config = cls(
             auth_type=auth_type,
             login=conn.login or None,
-            secret=conn.password,
-            security_token=security_token,
+            secret=Secret(conn.password) if conn.password else conn.password,
+            security_token=Secret(security_token) if security_token else security_token,
             domain_name=domain_name,
             region=region or _extra(extra, "region"),
             project_id=project_id or _extra(extra, "project_id"),
@@ -332,6 +345,10 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+#: An answer as it came: status, headers, body.
+Answer = tuple[int, Mapping[str, str], bytes]
+
+
 def _parse(call: Call, status: int, headers: Mapping[str, str], content: bytes) -> Reply:
     text = content.decode("utf-8", "replace").strip()
     try:
@@ -435,7 +452,7 @@ class _TokenCache:
     def put(self, key: str, reply: Reply) -> str:
         from airflow_provider_dataarts._compat import mask_secret
 
-        token = reply.headers.get("X-Subject-Token")
+        token = Secret(reply.headers.get("X-Subject-Token") or "")
         if not token:
             raise DataArtsApiError(
                 service="iam",
@@ -593,6 +610,18 @@ class Transport:
         return self._environments[key]
 
     def _send_once(self, call: Call, token: str | None = None) -> Reply:
+        answer = self._exchange(call, token)
+        if isinstance(answer, DataArtsApiError):
+            raise answer
+        return _parse(call, *answer)
+
+    def _exchange(self, call: Call, token: str | None) -> Answer | DataArtsApiError:
+        """Send ``call`` once: its raw answer, or the error for no answer.
+
+        The signed headers and bodies (an IAM body holds the password) live only in this frame,
+        which has returned before anything is raised: a traceback that shows local variables
+        (Airflow 3.0's console log does) cannot carry them.
+        """
         import requests
 
         url, headers, body = self._prepare(call, token)
@@ -605,11 +634,11 @@ class Transport:
                 prepared, timeout=self.config.timeout, verify=verify, proxies=proxies, allow_redirects=False
             )
         except requests.RequestException as error:
-            raise _no_answer(call, error, reached_server=not _requests_not_reached(error)) from None
+            return _no_answer(call, error, reached_server=not _requests_not_reached(error))
         log.debug(
             "%s %s -> %s in %.0f ms", call.method, call.path, response.status_code, (time.monotonic() - started) * 1000
         )
-        return _parse(call, response.status_code, response.headers, response.content)
+        return response.status_code, response.headers, response.content
 
     def _token(self, refresh_from: str | None = None) -> str | None:
         if self.config.auth_type == "token":
@@ -670,6 +699,13 @@ class Transport:
         return pools[key]
 
     async def _asend_once(self, call: Call, token: str | None = None) -> Reply:
+        answer = await self._aexchange(call, token)
+        if isinstance(answer, DataArtsApiError):
+            raise answer
+        return _parse(call, *answer)
+
+    async def _aexchange(self, call: Call, token: str | None) -> Answer | DataArtsApiError:
+        """The async :meth:`_exchange`: secrets stay in a frame that has returned before any raise."""
         import httpcore
         from requests.structures import CaseInsensitiveDict
 
@@ -687,9 +723,9 @@ class Transport:
                 )
         except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as error:
             not_reached = isinstance(error, (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout))
-            raise _no_answer(call, error, reached_server=not not_reached) from None
+            return _no_answer(call, error, reached_server=not not_reached)
         answer_headers = CaseInsensitiveDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers)
-        return _parse(call, response.status, answer_headers, response.content)
+        return response.status, answer_headers, response.content
 
     async def _awith_retries(self, call: Call, token: str | None) -> Reply:
         import tenacity

@@ -72,7 +72,8 @@ import importlib, json, warnings
 import airflow
 from airflow_provider_dataarts import get_provider_info
 info = get_provider_info()
-modules = [m for group in ("operators", "sensors", "triggers", "hooks") for g in info[group] for m in g["python-modules"]]
+groups = [info[kind] for kind in ("operators", "sensors", "triggers", "hooks")]
+modules = [module for group in groups for entry in group for module in entry["python-modules"]]
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     for module in [*modules, "airflow_provider_dataarts.links", "airflow_provider_dataarts.emulator"]:

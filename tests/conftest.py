@@ -63,6 +63,15 @@ else:
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
+#: What Airflow's secrets masker makes of a text, wherever this Airflow keeps it.
+redact = first_of(
+    "redact",
+    "airflow.sdk.log",
+    "airflow.sdk._shared.secrets_masker",
+    "airflow.sdk.execution_time.secrets_masker",  # 3.0
+    "airflow.utils.log.secrets_masker",  # 2.11
+)
+
 
 FAILURES: dict[tuple[str, str], BaseException | str] = {}
 

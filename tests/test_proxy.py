@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from airflow_provider_dataarts._compat import AIRFLOW_V3
 from airflow_provider_dataarts.exceptions import DataArtsApiError
 from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
+from tests.conftest import redact
 
 USER, PASSWORD = "proxy-user", "p@ss:word"
 
@@ -125,10 +125,6 @@ def test_environment_proxy_and_no_proxy_apply_to_both_paths(dataarts_emulator, p
 
 
 def test_proxy_password_is_masked_and_kept_out_of_reprs(dataarts_emulator, proxy, monkeypatch):
-    if AIRFLOW_V3:
-        from airflow.sdk._shared.secrets_masker import redact
-    else:
-        from airflow.utils.log.secrets_masker import redact
     server = proxy(credentials=(USER, "Proxy-Secret@4711"))
     proxy_url = server.url.replace("//", f"//{USER}:Proxy-Secret%404711@")  # written encoded, sent decoded
     monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", dataarts_emulator.connection_json(proxies={"http": proxy_url}))

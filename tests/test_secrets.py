@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from airflow_provider_dataarts._compat import AIRFLOW_V3
+from airflow_provider_dataarts._compat import AIRFLOW_VERSION_INFO
 from airflow_provider_dataarts.emulator import Emulator
 from airflow_provider_dataarts.exceptions import DataArtsApiError
 from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
@@ -17,7 +17,7 @@ from airflow_provider_dataarts.operators.factory import FactoryJobStartOperator,
 from airflow_provider_dataarts.operators.quality import QualityJobActionOperator, RerunQualityOperator
 from airflow_provider_dataarts.sensors.quality import QualityInstanceSensor
 from airflow_provider_dataarts.transport import TOKENS
-from tests.conftest import make_dag
+from tests.conftest import make_dag, redact
 
 SK = "SK-9f8e7d6c5b4a-secret"
 PASSWORD = "IAM-Passw0rd-secret"
@@ -94,10 +94,6 @@ def test_hook_call_sequence_logs_no_secret(secret_emulator, monkeypatch, caplog,
     [("aksk", [SK, SECURITY_TOKEN]), ("password", [PASSWORD, "issued IAM token"]), ("token", [STATIC_TOKEN])],
 )
 def test_secrets_are_registered_with_the_masker(secret_emulator, monkeypatch, auth_type, secrets):
-    if AIRFLOW_V3:
-        from airflow.sdk._shared.secrets_masker import redact
-    else:
-        from airflow.utils.log.secrets_masker import redact
     monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", json.dumps(connection(secret_emulator, auth_type)))
     DataArtsHook(**FAST).list_quality_instances()
     issued = [t for t in secret_emulator.service.tokens if t != STATIC_TOKEN]
@@ -145,6 +141,10 @@ def test_every_operator_at_debug_leaks_nothing(run_dag, secret_emulator, monkeyp
     assert set(result.states.values()) == {"success"}
     output = "".join(capfd.readouterr())
     assert "DataArts factory call POST" in output  # the failing task's error is in what we searched
+    if AIRFLOW_VERSION_INFO == (3, 0):
+        # Airflow 3.0 logs each value handed to its secrets masker at DEBUG, its own connection
+        # fields included ("MaskSecret(value=...)"; fixed in 3.1): nothing else may show a secret.
+        output = "\n".join(line for line in output.splitlines() if "MaskSecret(value=" not in line)
     xcoms = json.dumps({t: result.all_xcoms(t) for t in [*result.states, "failing"]})
     rendered = json.dumps({t: result.rendered(t) for t in result.states}, default=str)
     assert not secrets_in(output + xcoms + rendered, secret_emulator)
