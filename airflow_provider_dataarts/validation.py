@@ -1,6 +1,6 @@
 """Checks on user input, run before any request is sent.
 
-Each check returns the value in the form the API wants, or raises ``ValueError``
+Each check returns the value in the form the API wants, or raises ``DataArtsInputError`` (a ``ValueError``)
 with a message that names the field and the rule it broke.
 """
 
@@ -11,6 +11,8 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from airflow_provider_dataarts.exceptions import DataArtsInputError
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 ID_MAX_LENGTH = 64
@@ -26,15 +28,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def _text(field: str, value: Any) -> str:
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"{field} must be a string, got {value!r}")
+        raise DataArtsInputError(f"{field} must be a string, got {value!r}")
     if isinstance(value, int):
         return str(value)
     if not isinstance(value, str):
-        raise ValueError(f"{field} must be a string, got {type(value).__name__}")
+        raise DataArtsInputError(f"{field} must be a string, got {type(value).__name__}")
     if not value.strip():
-        raise ValueError(f"{field} must not be empty")
+        raise DataArtsInputError(f"{field} must not be empty")
     if value != value.strip():
-        raise ValueError(f"{field} must not start or end with whitespace, got {value!r}")
+        raise DataArtsInputError(f"{field} must not start or end with whitespace, got {value!r}")
     return value
 
 
@@ -46,9 +48,11 @@ def identifier(field: str, value: Any, max_length: int = ID_MAX_LENGTH) -> str:
     text = _text(field, value)
     if not ID_PATTERN.fullmatch(text):
         bad = next(ch for ch in text if not ID_PATTERN.fullmatch(ch))
-        raise ValueError(f"{field} may contain only letters, digits, '_' and '-', got {text!r} (contains {bad!r})")
+        raise DataArtsInputError(
+            f"{field} may contain only letters, digits, '_' and '-', got {text!r} (contains {bad!r})"
+        )
     if len(text) > max_length:
-        raise ValueError(f"{field} must be at most {max_length} characters, got {len(text)}")
+        raise DataArtsInputError(f"{field} must be at most {max_length} characters, got {len(text)}")
     return text
 
 
@@ -61,20 +65,20 @@ def job_name(value: Any, field: str = "job_name") -> str:
     """
     text = _text(field, value)
     if len(text) > JOB_NAME_MAX_LENGTH:
-        raise ValueError(f"{field} must be at most {JOB_NAME_MAX_LENGTH} characters, got {len(text)}")
+        raise DataArtsInputError(f"{field} must be at most {JOB_NAME_MAX_LENGTH} characters, got {len(text)}")
     if "/" in text or "\\" in text:
-        raise ValueError(f"{field} must not contain '/' or '\\' (it would change the URL path), got {text!r}")
+        raise DataArtsInputError(f"{field} must not contain '/' or '\\' (it would change the URL path), got {text!r}")
     if text in (".", ".."):
-        raise ValueError(f"{field} must not be '.' or '..' (it would change the URL path)")
+        raise DataArtsInputError(f"{field} must not be '.' or '..' (it would change the URL path)")
     if _CONTROL.search(text):
-        raise ValueError(f"{field} must not contain control characters such as newlines, got {text!r}")
+        raise DataArtsInputError(f"{field} must not contain control characters such as newlines, got {text!r}")
     return text
 
 
 def action(value: Any) -> str:
     """``start`` or ``stop``."""
     if value not in ACTIONS:
-        raise ValueError(f"action must be 'start' or 'stop', got {value!r}")
+        raise DataArtsInputError(f"action must be 'start' or 'stop', got {value!r}")
     return value
 
 
@@ -83,16 +87,16 @@ def rule_type(value: Any) -> int:
     if isinstance(value, str) and value.strip() in ("1", "2"):
         value = int(value)
     if isinstance(value, bool) or value not in RULE_TYPES:
-        raise ValueError(f"rule_type must be 1 (quality job) or 2 (comparison job), got {value!r}")
+        raise DataArtsInputError(f"rule_type must be 1 (quality job) or 2 (comparison job), got {value!r}")
     return value
 
 
 def _param_value(name: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"job_params[{name!r}] must be a string or a number, got {type(value).__name__}")
+        raise DataArtsInputError(f"job_params[{name!r}] must be a string or a number, got {type(value).__name__}")
     text = str(value)
     if len(text) > JOB_PARAM_VALUE_MAX_LENGTH:
-        raise ValueError(
+        raise DataArtsInputError(
             f"job_params[{name!r}] value must be at most {JOB_PARAM_VALUE_MAX_LENGTH} characters, got {len(text)}"
         )
     return text
@@ -108,7 +112,7 @@ def _parse_rendered(text: str) -> Any:
     try:
         return ast.literal_eval(text.strip())
     except (ValueError, SyntaxError):
-        raise ValueError(
+        raise DataArtsInputError(
             "job_params must be a dict, a list of {'name', 'value'} pairs, or JSON of either; "
             f"got a string that is neither JSON nor a literal: {text[:80]!r}"
         ) from None
@@ -131,24 +135,24 @@ def job_params(value: Any) -> list[dict[str, str]]:
         pairs = []
         for item in value:
             if not isinstance(item, Mapping) or set(item) != {"name", "value"}:
-                raise ValueError(f"job_params list items must be {{'name': ..., 'value': ...}}, got {item!r}")
+                raise DataArtsInputError(f"job_params list items must be {{'name': ..., 'value': ...}}, got {item!r}")
             pairs.append((item["name"], item["value"]))
     else:
-        raise ValueError(
+        raise DataArtsInputError(
             f"job_params must be a dict or a list of {{'name', 'value'}} pairs, got {type(value).__name__}"
         )
     result: list[dict[str, str]] = []
     seen: set[str] = set()
     for name, param_value in pairs:
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"job_params names must be non-empty strings, got {name!r}")
+            raise DataArtsInputError(f"job_params names must be non-empty strings, got {name!r}")
         if len(name) > JOB_PARAM_NAME_MAX_LENGTH:
-            raise ValueError(
+            raise DataArtsInputError(
                 f"job_params name {name[:20]!r}... must be at most {JOB_PARAM_NAME_MAX_LENGTH} characters, "
                 f"got {len(name)}"
             )
         if name in seen:
-            raise ValueError(f"job_params name {name!r} is given twice")
+            raise DataArtsInputError(f"job_params name {name!r} is given twice")
         seen.add(name)
         result.append({"name": name, "value": _param_value(name, param_value)})
     return result

@@ -332,13 +332,15 @@ class DataArtsService:
 
     def _authenticate(self, request: Request, service: str) -> None:
         headers = request.headers
-        if service == "check":
-            unauthorized = ApiError(401, "CC.00000003", "Authentication information expired.")
-        else:
-            unauthorized = ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: {}")
+        # APIG checks an AK/SK signature before any service sees the call, so a bad one gets the
+        # same answer on every service. The seed's CC.00000003 "Authentication information
+        # expired." is kept for what it says: an expired (or unknown) token on a Check call.
+        unauthorized = ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: {}")
         if "x-auth-token" in headers:
             expires = self.tokens.get(headers["x-auth-token"])
             if expires is None or time.time() >= expires:
+                if service == "check":
+                    raise ApiError(401, "CC.00000003", "Authentication information expired.")
                 raise _detail(unauthorized, "token is invalid or expired")
             return
         match = _AUTH_RE.fullmatch(headers.get("authorization", "").strip())

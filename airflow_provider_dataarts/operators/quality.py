@@ -9,7 +9,12 @@ from typing import Any
 
 from airflow_provider_dataarts import links, validation
 from airflow_provider_dataarts._compat import conf
-from airflow_provider_dataarts.exceptions import DataArtsApiError, DataArtsQualityFailure, DataArtsWaitError
+from airflow_provider_dataarts.exceptions import (
+    DataArtsApiError,
+    DataArtsInputError,
+    DataArtsQualityFailure,
+    DataArtsWaitError,
+)
 from airflow_provider_dataarts.links import DataArtsQualityLink
 from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
 
@@ -126,9 +131,9 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+            raise DataArtsInputError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
         if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+            raise DataArtsInputError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
         self.rule_id = rule_id
         self.rule_type = rule_type
         self.wait_for_completion = wait_for_completion
@@ -289,7 +294,9 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
 def raise_wait_error(event: dict[str, Any]) -> None:
     """Raise what ended a wait: the API error itself when there was one."""
     if event.get("api_error"):
-        raise DataArtsApiError(**event["api_error"])
+        raise DataArtsApiError.create(**event["api_error"])
+    if event.get("input_error"):  # the trigger found the input unusable: retrying cannot fix that
+        raise DataArtsInputError(event["message"])
     raise DataArtsWaitError(event["message"])
 
 

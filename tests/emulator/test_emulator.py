@@ -177,9 +177,32 @@ def test_expired_iam_token_is_refused(emu):
     assert response.status_code == 401
 
 
-def test_check_service_answers_401_with_its_own_code(emu):
-    response = send(emu, "POST", "/v2/tasks/c1/stop", sk="wrong")
-    assert response.status_code == 401 and response.json()["error_code"] == "CC.00000003"
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v2/tasks/c1/stop"),
+        ("POST", "/v1/{project}/jobs/load/stop"),
+        ("GET", "/v2/{project}/quality/instances"),
+    ],
+    ids=["check", "factory", "quality"],
+)
+def test_a_wrong_sk_gets_the_same_apig_answer_on_every_service(emu, method, path):
+    """APIG checks the signature before the service sees the call."""
+    response = send(emu, method, path.format(project=emu.service.project_id), sk="wrong")
+    assert response.status_code == 401
+    assert response.json() == {
+        "error_code": "APIGW.0301",
+        "error_msg": "Incorrect IAM authentication information: verify aksk signature fail",
+    }
+
+
+def test_an_expired_token_on_check_gets_its_own_code(emu):
+    emu.service.tokens["OLD"] = time.time() - 1
+    response = requests.post(f"{emu.url}/v2/tasks/c1/stop", headers={"X-Auth-Token": "OLD"}, timeout=5)
+    assert (response.status_code, response.json()) == (
+        401,
+        {"error_code": "CC.00000003", "error_msg": "Authentication information expired."},
+    )
 
 
 # -- the documented answers ------------------------------------------------------------------
