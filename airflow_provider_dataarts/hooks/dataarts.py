@@ -84,10 +84,7 @@ class DataArtsHook(BaseHook):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if retry_limit < 1:
-            raise DataArtsInputError(f"retry_limit must be at least 1, got {retry_limit!r}")
-        if retry_delay < 0 or retry_max_delay < 0:
-            raise DataArtsInputError("retry_delay and retry_max_delay must not be negative")
+        validation.retry_settings(retry_limit, retry_delay, retry_max_delay)
         self.dataarts_conn_id = dataarts_conn_id
         self.region = region
         self.project_id = project_id

@@ -160,6 +160,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 "instance_id": self.instance_id,
                 "run_status": run_status,
                 "instance": None,
+                "started_after": self.started_after,  # what the lookups were narrowed to, for messages
                 **extra,
             }
         )
