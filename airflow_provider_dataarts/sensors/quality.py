@@ -92,8 +92,8 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
     def poke(self, context: Any) -> bool:
         from airflow_provider_dataarts.triggers.quality import verdict
 
-        started_ms = self._started_after_ms(context)
         instance_id = self._instance_id()
+        started_ms = self._started_after_ms(context)
         instance = self.hook.get_quality_instance(
             instance_id, rule_type=self._rule_type(), started_after=started_ms, seen=self._seen
         )
