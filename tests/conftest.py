@@ -24,7 +24,8 @@ if version("apache-airflow").startswith("2."):
 
 import pytest  # noqa: E402
 
-pytest_plugins = ["airflow_provider_dataarts.emulator.pytest_plugin"]  # the fixture users get too
+pytest_plugins = ["airflow_provider_dataarts.emulator.pytest_plugin"]  # the fixtures users get too
+pytest.register_assert_rewrite(pytest_plugins[0])  # imported below, before pytest loads it as a plugin
 
 
 @pytest.fixture
