@@ -5,6 +5,31 @@ from __future__ import annotations
 from airflow_provider_dataarts._compat import AirflowException, AirflowFailException
 
 
+# Airflow retries a task that raises an ordinary exception and fails it at once on an
+# AirflowFailException. Bad input and answers saying the request itself is wrong are of the second
+# kind: a retry would only fail again, minutes later.
+#
+# Answers that trying again cannot change: a malformed request, refused credentials, no permission,
+# an unknown job, rule or task. 429 and 5xx are outages and stay retryable.
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404})
+
+_HINTS = {
+    (401, "iam"): "check the IAM user name, password and extra.domain_name of the connection",
+    (401, None): (
+        "check the connection's AK/SK (or token), that this machine's clock is right "
+        "(a signature is refused 15 minutes off), and its project_id"
+    ),
+}
+
+
+class DataArtsInputError(AirflowFailException, ValueError):
+    """Bad input: an argument, a rendered template or the connection breaks a rule.
+
+    The message names the field and the rule. It is a ``ValueError``, and an
+    ``AirflowFailException`` so that the task fails once instead of retrying a typo.
+    """
+
+
 class DataArtsApiError(AirflowException):
     """A DataArts / CodeArts call failed: an HTTP error answer, or no answer at all.
 
@@ -47,6 +72,21 @@ class DataArtsApiError(AirflowException):
         self.transient = transient
         super().__init__(str(self))
 
+    @classmethod
+    def create(cls, **fields: object) -> DataArtsApiError:
+        """The error for these fields: a :class:`DataArtsPermanentApiError` when trying again cannot help.
+
+        :param fields: the constructor's arguments, as :meth:`to_dict` gives them.
+        """
+        status, transient = fields.get("status"), fields.get("transient", True)
+        permanent = status in PERMANENT_STATUSES or (status is None and not transient)
+        return (DataArtsPermanentApiError if permanent else cls)(**fields)
+
+    @property
+    def permanent(self) -> bool:
+        """``True`` when sending the same call again cannot succeed (see :data:`PERMANENT_STATUSES`)."""
+        return isinstance(self, DataArtsPermanentApiError)
+
     def to_dict(self) -> dict:
         """The constructor's arguments, JSON-safe: a trigger event carries the error this way."""
         names = ("service", "method", "path", "status", "error_code", "error_msg", "retry_after")
@@ -57,7 +97,17 @@ class DataArtsApiError(AirflowException):
         if self.error_code:
             what += f" {self.error_code}"
         detail = f": {self.error_msg}" if self.error_msg else ""
-        return f"DataArts {self.service} call {self.method} {self.path} failed with {what}{detail}"
+        hint = _HINTS.get((self.status, self.service)) or _HINTS.get((self.status, None))
+        hint = f" ({hint})" if hint else ""
+        return f"DataArts {self.service} call {self.method} {self.path} failed with {what}{detail}{hint}"
+
+
+class DataArtsPermanentApiError(DataArtsApiError, AirflowFailException):
+    """A :class:`DataArtsApiError` that trying again cannot fix (HTTP 400, 401, 403, 404, or a TLS
+    certificate that does not verify): the task fails at once instead of retrying.
+
+    Catch it as ``DataArtsApiError`` like any other; :meth:`DataArtsApiError.create` picks it.
+    """
 
 
 class DataArtsWaitError(AirflowException):

@@ -26,10 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from airflow_provider_dataarts import signer, validation
-from airflow_provider_dataarts.exceptions import DataArtsApiError
+from airflow_provider_dataarts.exceptions import DataArtsApiError, DataArtsInputError
 
 if TYPE_CHECKING:
     import ssl
@@ -76,19 +76,34 @@ def _json_field(name: str, value: Any) -> Any:
         try:
             return json.loads(value)
         except ValueError:
-            raise ValueError(f"extra.{name} must be a JSON object, got a string that is not JSON") from None
+            raise DataArtsInputError(f"extra.{name} must be a JSON object, got a string that is not JSON") from None
     return value
 
 
-def _base_url(name: str, value: Any) -> str:
+def _base_url(name: str, value: Any, port: int | None = None) -> str:
+    """``value`` as a base URL; ``port`` (a connection's Port field) fills in a port the URL lacks.
+
+    A scheme is required rather than guessed: guessing https for an http server (the emulator)
+    hangs until the read timeout, guessing http for Huawei's endpoints would send credentials
+    in clear.
+    """
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a URL such as https://host[:port], got {value!r}")
+        raise DataArtsInputError(f"{name} must be a URL such as https://host[:port], got {value!r}")
     url = value.strip().rstrip("/")
     if "://" not in url:
-        url = "https://" + url
+        where = f"{url}:{port}" if port else url
+        raise DataArtsInputError(
+            f"{name} must start with http:// or https://, got {value!r}: write it as https://{where} "
+            f"(or http://{where} for a plain-HTTP server such as the emulator); in a connection URI the "
+            f"scheme goes after the connection type: dataarts://http://AK:SK@{where}?..."
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"{name} must be a URL such as https://host[:port], got {value!r}")
+        raise DataArtsInputError(f"{name} must be a URL such as https://host[:port], got {value!r}")
+    if port and parts.port is None:
+        url = urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+    elif port and parts.port != port:
+        raise DataArtsInputError(f"{name} {value!r} names port {parts.port} but the connection's port is {port}")
     return url
 
 
@@ -102,7 +117,9 @@ def _timeout(value: Any) -> tuple[float, float]:
     except (TypeError, ValueError):
         pair = ()
     if len(pair) != 2 or min(pair) <= 0:
-        raise ValueError(f"extra.timeout must be a positive number of seconds or [connect, read], got {value!r}")
+        raise DataArtsInputError(
+            f"extra.timeout must be a positive number of seconds or [connect, read], got {value!r}"
+        )
     return pair  # type: ignore[return-value]
 
 
@@ -115,7 +132,7 @@ def _verify(value: Any) -> bool | str:
         return value
     if isinstance(value, str) and os.path.exists(value):
         return value
-    raise ValueError(f"extra.verify must be true, false or the path of a CA bundle that exists, got {value!r}")
+    raise DataArtsInputError(f"extra.verify must be true, false or the path of a CA bundle that exists, got {value!r}")
 
 
 class Secret(str):
@@ -168,15 +185,15 @@ class ConnectionConfig:
         try:
             extra = json.loads(conn.extra) if conn.extra else {}
         except ValueError:
-            raise ValueError(f"connection {conn.conn_id!r}: extra is not valid JSON") from None
+            raise DataArtsInputError(f"connection {conn.conn_id!r}: extra is not valid JSON") from None
         if not isinstance(extra, dict):
-            raise ValueError(f"connection {conn.conn_id!r}: extra must be a JSON object")
+            raise DataArtsInputError(f"connection {conn.conn_id!r}: extra must be a JSON object")
         auth_type = (_extra(extra, "auth_type") or "aksk").strip().lower()
         if auth_type not in AUTH_TYPES:
-            raise ValueError(f"extra.auth_type must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}")
+            raise DataArtsInputError(f"extra.auth_type must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}")
         security_token = _extra(extra, "security_token")
         if security_token and auth_type != "aksk":
-            raise ValueError("extra.security_token goes with auth_type 'aksk' (temporary AK/SK) only")
+            raise DataArtsInputError("extra.security_token goes with auth_type 'aksk' (temporary AK/SK) only")
         required = {"aksk": ("login", "password"), "password": ("login", "password"), "token": ("password",)}
         labels = {
             "aksk": {"login": "login (Access Key)", "password": "password (Secret Key)"},
@@ -185,7 +202,9 @@ class ConnectionConfig:
         }[auth_type]
         for name in required[auth_type]:
             if not getattr(conn, name, None):
-                raise ValueError(f"connection {conn.conn_id!r}: {labels[name]} is required for auth_type {auth_type!r}")
+                raise DataArtsInputError(
+                    f"connection {conn.conn_id!r}: {labels[name]} is required for auth_type {auth_type!r}"
+                )
         domain_name = _extra(extra, "domain_name")
         config = cls(
             auth_type=auth_type,
@@ -196,7 +215,7 @@ class ConnectionConfig:
             region=region or _extra(extra, "region"),
             project_id=project_id or _extra(extra, "project_id"),
             workspace=workspace or _extra(extra, "workspace"),
-            host=_base_url("connection host", conn.host) if conn.host else None,
+            host=_base_url("connection host", conn.host, getattr(conn, "port", None)) if conn.host else None,
             endpoints=cls._endpoints(_extra(extra, "endpoints")),
             verify=_verify(_extra(extra, "verify")),
             timeout=_timeout(_extra(extra, "timeout")),
@@ -206,24 +225,26 @@ class ConnectionConfig:
             if getattr(config, name) is not None:
                 validation.identifier(name, getattr(config, name))
         if config.region is not None and not isinstance(config.region, str):
-            raise ValueError(f"region must be a string, got {config.region!r}")
+            raise DataArtsInputError(f"region must be a string, got {config.region!r}")
         if config.proxies is not None and not isinstance(config.proxies, Mapping):
-            raise ValueError('extra.proxies must be an object such as {"https": "http://proxy:3128"}')
+            raise DataArtsInputError('extra.proxies must be an object such as {"https": "http://proxy:3128"}')
         if auth_type == "password":
             if not domain_name:
-                raise ValueError("extra.domain_name (the account name) is required for auth_type 'password'")
+                raise DataArtsInputError("extra.domain_name (the account name) is required for auth_type 'password'")
             if not config.project_id:
-                raise ValueError("project_id is required for auth_type 'password' (the token is project-scoped)")
+                raise DataArtsInputError(
+                    "project_id is required for auth_type 'password' (the token is project-scoped)"
+                )
         return config
 
     @staticmethod
     def _endpoints(value: Any) -> dict[str, str]:
         value = _json_field("endpoints", value) or {}
         if not isinstance(value, Mapping):
-            raise ValueError('extra.endpoints must be an object such as {"quality": "https://..."}')
+            raise DataArtsInputError('extra.endpoints must be an object such as {"quality": "https://..."}')
         unknown = set(value) - set(SERVICES)
         if unknown:
-            raise ValueError(f"extra.endpoints keys must be among {', '.join(SERVICES)}, got {sorted(unknown)}")
+            raise DataArtsInputError(f"extra.endpoints keys must be among {', '.join(SERVICES)}, got {sorted(unknown)}")
         return {name: _base_url(f"extra.endpoints.{name}", url) for name, url in value.items()}
 
     def endpoint(self, service: str) -> str:
@@ -233,12 +254,12 @@ class ConnectionConfig:
         if self.host:
             return self.host
         if not self.region:
-            raise ValueError(
+            raise DataArtsInputError(
                 f"no endpoint for DataArts {service}: set region (extra.region or the region argument), "
                 "the connection host, or extra.endpoints"
             )
         if self.region not in KNOWN_REGIONS:
-            raise ValueError(
+            raise DataArtsInputError(
                 f"region {self.region!r} is not a known DataArts Studio region; "
                 f"set extra.endpoints.{service} or the connection host for it"
             )
@@ -365,7 +386,7 @@ def _parse(call: Call, status: int, headers: Mapping[str, str], content: bytes) 
             ) from None
     if status >= 400:
         code, msg = _error_fields(data)
-        raise DataArtsApiError(
+        raise DataArtsApiError.create(
             service=call.service,
             method=call.method,
             path=call.path,
@@ -379,7 +400,7 @@ def _parse(call: Call, status: int, headers: Mapping[str, str], content: bytes) 
 
 def _no_answer(call: Call, error: Exception, *, reached_server: bool) -> DataArtsApiError:
     if "CERTIFICATE_VERIFY_FAILED" in str(error):  # both requests and httpcore say so; retrying cannot help
-        return DataArtsApiError(
+        return DataArtsApiError.create(
             service=call.service,
             method=call.method,
             path=call.path,
@@ -550,7 +571,7 @@ class Transport:
             if config.workspace:
                 headers["workspace"] = config.workspace
             elif WORKSPACE_HEADER[call.service]:
-                raise ValueError(
+                raise DataArtsInputError(
                     f"workspace is required for DataArts {call.service} calls: "
                     "set extra.workspace or the workspace argument"
                 )

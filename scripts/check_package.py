@@ -47,6 +47,8 @@ def main() -> None:
         "airflow_provider_dataarts/py.typed",
         "airflow_provider_dataarts/example_dags/example_dataarts_quality.py",
         "airflow_provider_dataarts/emulator/__main__.py",
+        "airflow_provider_dataarts/emulator/demo.json",
+        "airflow_provider_dataarts/emulator/example_test/test_example_dag.py",
         "airflow_provider_dataarts/hooks/dataarts.py",
     ]
     missing = [name for name in expected if name not in names]

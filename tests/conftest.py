@@ -4,8 +4,6 @@ fixture, and a helper that runs a DAG through real Airflow with ``dag.test()``."
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -27,7 +25,8 @@ if version("apache-airflow").startswith("2."):
 import pluggy  # noqa: E402
 import pytest  # noqa: E402
 
-pytest_plugins = ["airflow_provider_dataarts.emulator.pytest_plugin"]  # the fixture users get too
+pytest_plugins = ["airflow_provider_dataarts.emulator.pytest_plugin"]  # the fixtures users get too
+pytest.register_assert_rewrite(pytest_plugins[0])  # imported below, before pytest loads it as a plugin
 
 
 @pytest.fixture
@@ -37,24 +36,13 @@ def emulator(dataarts_emulator, monkeypatch):
     return dataarts_emulator
 
 
-@pytest.fixture(scope="session")
-def airflow_db():
-    """A migrated SQLite metadata DB in the temporary AIRFLOW_HOME (about 3 s, once per session)."""
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 # -- running DAGs through real Airflow ------------------------------------------------------
 
-from dataclasses import dataclass  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any  # noqa: E402
 
 from airflow_provider_dataarts._compat import AIRFLOW_V3, first_of  # noqa: E402
+from airflow_provider_dataarts.emulator.pytest_plugin import DagRunResult  # noqa: E402
 
 if AIRFLOW_V3:
     from airflow.sdk import DAG
@@ -96,33 +84,13 @@ def make_dag(dag_id: str, **kwargs: Any) -> DAG:
     return DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False, **kwargs)
 
 
-@dataclass
-class DagResult:
-    """What ``dag.test()`` left in the metadata DB: task states, tries and XComs."""
-
-    dag_id: str
-    run_id: str
-    states: dict[str, str]
-    tries: dict[str, int]
+class DagResult(DagRunResult):
+    """What ``dag.test()`` left in the metadata DB (the plugin's result), and more for these tests."""
 
     def _ti(self, session: Any, task_id: str) -> Any:
         from airflow.models.taskinstance import TaskInstance
 
         return session.query(TaskInstance).filter_by(dag_id=self.dag_id, run_id=self.run_id, task_id=task_id).one()
-
-    def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        """The XCom value as stored (JSON), read straight from the table."""
-        import json
-
-        from airflow.utils.session import create_session
-        from sqlalchemy import text
-
-        with create_session() as session:
-            row = session.execute(
-                text("SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND task_id = :t AND key = :k"),
-                {"d": self.dag_id, "r": self.run_id, "t": task_id, "k": key},
-            ).first()
-        return None if row is None or row[0] is None else json.loads(row[0])
 
     def error(self, task_id: str) -> str:
         """``ExceptionType: message`` of the exception that failed the task's last try."""
@@ -157,45 +125,11 @@ class DagResult:
             return RenderedTaskInstanceFields.get_templated_fields(self._ti(session, task_id), session=session) or {}
 
 
-def _read_result(dag_run: Any) -> DagResult:
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        dag_run = session.merge(dag_run)
-        tis = dag_run.get_task_instances(session=session)
-        return DagResult(
-            dag_run.dag_id,
-            dag_run.run_id,
-            {ti.task_id: ti.state for ti in tis},
-            {ti.task_id: ti.try_number for ti in tis},
-        )
-
-
-def _serialize(dag: DAG) -> None:
-    """Write the DAG to the metadata DB as the DAG processor would: 3.3 runs only serialized DAGs.
-
-    3.1 and 3.2 keep ``sync_bag_to_db`` elsewhere; 3.0 (no ``sync_bag_to_db``) and 2.11 run the
-    DAG object itself.
-    """
-    modules = ("airflow.dag_processing.dagbag", "airflow.models.dagbag")
-    try:
-        sync_bag_to_db = first_of("sync_bag_to_db", *modules)
-    except ImportError:
-        return
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = first_of("DagBag", *modules)(collect_dags=False)
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
-
-
 @pytest.fixture
-def run_dag(airflow_db):
+def run_dag(dataarts_run_dag):
     """Run a DAG built in a test with ``dag.test()`` and return its :class:`DagResult`."""
 
     def run(dag: DAG, **kwargs: Any) -> DagResult:
-        _serialize(dag)
-        return _read_result(dag.test(**kwargs))
+        return DagResult(**vars(dataarts_run_dag(dag, **kwargs)))
 
     return run

@@ -133,8 +133,12 @@ def test_region_defaults_are_https_only():
     assert "cn-north-4" in KNOWN_REGIONS and config.verify is True
 
 
-def test_a_host_without_scheme_means_https():
+def test_a_host_without_scheme_is_refused_not_guessed():
+    """Guessing https for the emulator's plain HTTP hangs until the read timeout; http would leak."""
     conn = type(
         "Conn", (), {"conn_id": "c", "login": "ak", "password": "sk", "host": "dayu.example.com", "extra": "{}"}
     )()
-    assert ConnectionConfig.from_connection(conn).endpoint("quality") == "https://dayu.example.com"
+    with pytest.raises(
+        ValueError, match=r"^connection host must start with http:// or https://, got 'dayu.example.com'"
+    ):
+        ConnectionConfig.from_connection(conn)

@@ -27,9 +27,11 @@ from airflow_provider_dataarts.emulator.service import (
     DEFAULT_SK,
     DEFAULT_WORKSPACE,
     DataArtsService,
+    EmulatorConfigError,
     Fault,
     Request,
     Response,
+    demo_config,
 )
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -209,7 +211,10 @@ class EmulatorServer:
             service.clear_faults()
             return Response(200, {})
         if request.method == "POST" and what == "config":
-            service.load(data)
+            try:
+                service.load(data)
+            except EmulatorConfigError as error:
+                return Response(400, {"error": f"config {error}"})
             return Response(200, {})
         return Response(404, {"error": f"no control endpoint {request.method} {request.path}"})
 
@@ -230,17 +235,33 @@ def _encode(status: int, headers: dict[str, str], body: bytes, keep_alive: bool)
 class Emulator:
     """The emulator in a background thread: a context manager for tests, demos and users' DAG tests.
 
+    It starts with the demo set, as ``python -m airflow_provider_dataarts.emulator`` does: the
+    rules, jobs, check task and IAM user the example DAGs use (``demo.json``).
+
     >>> with Emulator() as emulator:            # doctest: +SKIP
     ...     emulator.service.add_rule("1001", outcomes=["SUCCESS"], duration=0.5)
     ...     os.environ["AIRFLOW_CONN_DATAARTS_DEFAULT"] = emulator.connection_json()
 
     :param port: TCP port on 127.0.0.1; 0 picks a free one.
+    :param demo: start with the demo set; ``False`` starts empty.
+    :param config: more to load (see :meth:`DataArtsService.load`), added to the demo set.
     :param ssl_context: serve HTTPS with this context.
     :param service_kwargs: passed to :class:`DataArtsService` (credentials, users, token TTL...).
     """
 
-    def __init__(self, port: int = 0, *, ssl_context: ssl.SSLContext | None = None, **service_kwargs: Any) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        demo: bool = True,
+        config: dict[str, Any] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        **service_kwargs: Any,
+    ) -> None:
         self.service = DataArtsService(**service_kwargs)
+        for part in (demo_config() if demo else None, config):
+            if part:
+                self.service.load(part)
         self.server = EmulatorServer(self.service, port=port, ssl_context=ssl_context)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

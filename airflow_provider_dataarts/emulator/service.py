@@ -21,8 +21,10 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -35,6 +37,8 @@ DEFAULT_WORKSPACE = "f9e8d7c6b5a4938271605f4e3d2c1b0a"
 SIGNATURE_MAX_AGE = timedelta(minutes=15)
 TERMINAL = ("SUCCESS", "FAILED", "ALARMING")
 TASK_TYPES = {1: "QUALITY_TASK", 2: "CONSISTENCY_TASK"}
+# The rules, jobs, check task and IAM user the example DAGs use: what the emulator starts with.
+DEMO_CONFIG_PATH = Path(__file__).with_name("demo.json")
 _AUTH_RE = re.compile(r"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)")
 
 
@@ -69,6 +73,80 @@ class Response:
         if isinstance(self.body, bytes):
             return self.body
         return json.dumps(self.body).encode()
+
+
+CONFIG_KEYS = ("rules", "jobs", "check_tasks", "users", "history")
+
+
+class EmulatorConfigError(ValueError):
+    """A configuration the emulator cannot load; the message names the key, e.g. ``rules[0].outcomes``."""
+
+
+def demo_config() -> dict[str, Any]:
+    """The demo set (``demo.json`` next to this module), a sample of every configuration key."""
+    return json.loads(DEMO_CONFIG_PATH.read_text())
+
+
+def _check_config(config: Any) -> None:
+    """Raise :class:`EmulatorConfigError` naming the first key of ``config`` that :meth:`DataArtsService.load`
+    could not use, before anything is loaded."""
+
+    def fail(where: str, rule: str, value: Any) -> None:
+        raise EmulatorConfigError(f"{where}: {rule}, got {value!r}")
+
+    def items(key: str, kind: type | tuple[type, ...], what: str) -> list[Any]:
+        value = config.get(key, [])
+        if not isinstance(value, list):
+            fail(key, "must be a list", value)
+        for n, item in enumerate(value):
+            if not isinstance(item, kind) or isinstance(item, bool) or item in ("", {}):
+                fail(f"{key}[{n}]", f"must be {what}", item)
+        return value
+
+    def keys(where: str, item: Mapping[str, Any], required: set[str], allowed: set[str]) -> None:
+        for name in sorted(required - set(item)):
+            fail(f"{where}.{name}", "is required", None)
+        for name in sorted(set(item) - allowed):
+            fail(f"{where}.{name}", f"is not a known key (known: {', '.join(sorted(allowed))})", item[name])
+
+    if not isinstance(config, Mapping):
+        fail("config", "must be a JSON object", config)
+    for name in sorted(set(config) - set(CONFIG_KEYS)):
+        fail(name, f"is not a known key (known: {', '.join(CONFIG_KEYS)})", config[name])
+    rule_ids = set()
+    for n, rule in enumerate(items("rules", dict, 'an object such as {"rule_id": "1001"}')):
+        where = f"rules[{n}]"
+        keys(where, rule, {"rule_id"}, {"rule_id", "name", "rule_type", "outcomes", "duration"})
+        if not isinstance(rule["rule_id"], (str, int)) or isinstance(rule["rule_id"], bool) or rule["rule_id"] == "":
+            fail(f"{where}.rule_id", "must be a non-empty string", rule["rule_id"])
+        if rule.get("rule_type", 1) not in (1, 2) or isinstance(rule.get("rule_type"), bool):
+            fail(f"{where}.rule_type", "must be 1 (quality job) or 2 (comparison job)", rule["rule_type"])
+        outcomes = rule.get("outcomes", ["SUCCESS"])
+        if not isinstance(outcomes, list) or not outcomes or any(o not in TERMINAL for o in outcomes):
+            fail(f"{where}.outcomes", f"must be a non-empty list of {', '.join(TERMINAL)}", outcomes)
+        duration = rule.get("duration", 1.0)
+        if not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration < 0:
+            fail(f"{where}.duration", "must be a number of seconds, 0 or more", duration)
+        if not isinstance(rule.get("name", ""), str):
+            fail(f"{where}.name", "must be a string", rule["name"])
+        rule_ids.add(str(rule["rule_id"]))
+    items("jobs", str, "a job name (a non-empty string)")
+    items("check_tasks", str, "a check task id (a non-empty string)")
+    for n, user in enumerate(items("users", dict, "an object with domain, name and password")):
+        keys(f"users[{n}]", user, {"domain", "name", "password"}, {"domain", "name", "password"})
+        for name in ("domain", "name", "password"):
+            if not isinstance(user[name], str) or not user[name]:
+                fail(f"users[{n}].{name}", "must be a non-empty string", user[name])
+    for n, history in enumerate(items("history", dict, 'an object such as {"rule_id": "1001", "count": 50}')):
+        keys(f"history[{n}]", history, {"rule_id", "count"}, {"rule_id", "count", "days"})
+        if str(history["rule_id"]) not in rule_ids:
+            fail(f"history[{n}].rule_id", "must be the rule_id of a rule in this config", history["rule_id"])
+        count = history["count"]
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            fail(f"history[{n}].count", "must be a whole number, 0 or more", count)
+        days = history.get("days", 30)
+        if not isinstance(days, (int, float)) or isinstance(days, bool) or days <= 0:
+            fail(f"history[{n}].days", "must be a positive number of days", days)
 
 
 class ApiError(Exception):
@@ -255,8 +333,23 @@ class DataArtsService:
                 start = now - span + (span * n) // max(count, 1) - 3_600_000
                 self._new_instance(rule, start_ms=start, duration=60.0, outcome=TERMINAL[n % 3])
 
-    def load(self, config: dict[str, Any]) -> None:
-        """Load ``rules``, ``jobs``, ``check_tasks``, ``users`` and ``history`` from a JSON-style dict."""
+    def load(self, config: Mapping[str, Any]) -> None:
+        """Add what a configuration lists to what the emulator already knows.
+
+        ``demo.json`` next to this module is a sample of every key (it is the demo set). All keys
+        are optional lists:
+
+        - ``rules``: ``{"rule_id", "name", "rule_type" (1 quality job, 2 comparison job),
+          "outcomes" (SUCCESS / FAILED / ALARMING, one per rerun in turn), "duration" (seconds
+          RUNNING)}``; only ``rule_id`` is required.
+        - ``jobs``: DataArts Factory job names; ``check_tasks``: CodeArts Check task ids.
+        - ``users``: ``{"domain", "name", "password"}`` accepted by IAM (auth type ``password``).
+        - ``history``: ``{"rule_id", "count", "days"}``: ``count`` finished runs of a rule in this
+          config, spread over the last ``days`` (default 30).
+
+        :raises EmulatorConfigError: naming the key that is wrong; nothing is loaded then.
+        """
+        _check_config(config)
         for rule in config.get("rules", []):
             self.add_rule(**rule)
         for name in config.get("jobs", []):
@@ -265,8 +358,8 @@ class DataArtsService:
             self.add_check_task(task_id)
         for user in config.get("users", []):
             self.users[(user["domain"], user["name"])] = user["password"]
-        for history in config.get("history", []):  # {"rule_id": ..., "count": N}: old finished runs
-            self.add_history(history["rule_id"], history["count"])
+        for history in config.get("history", []):
+            self.add_history(history["rule_id"], history["count"], days=history.get("days", 30.0))
 
     def snapshot(self) -> dict[str, Any]:
         """Calls made, instances, jobs and check tasks, as JSON-ready data."""
@@ -332,13 +425,15 @@ class DataArtsService:
 
     def _authenticate(self, request: Request, service: str) -> None:
         headers = request.headers
-        if service == "check":
-            unauthorized = ApiError(401, "CC.00000003", "Authentication information expired.")
-        else:
-            unauthorized = ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: {}")
+        # APIG checks an AK/SK signature before any service sees the call, so a bad one gets the
+        # same answer on every service. The seed's CC.00000003 "Authentication information
+        # expired." is kept for what it says: an expired (or unknown) token on a Check call.
+        unauthorized = ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: {}")
         if "x-auth-token" in headers:
             expires = self.tokens.get(headers["x-auth-token"])
             if expires is None or time.time() >= expires:
+                if service == "check":
+                    raise ApiError(401, "CC.00000003", "Authentication information expired.")
                 raise _detail(unauthorized, "token is invalid or expired")
             return
         match = _AUTH_RE.fullmatch(headers.get("authorization", "").strip())

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow_provider_dataarts import validation
 from airflow_provider_dataarts._compat import BaseHook, first_of, mask_secret
-from airflow_provider_dataarts.exceptions import DataArtsApiError
+from airflow_provider_dataarts.exceptions import DataArtsApiError, DataArtsInputError
 from airflow_provider_dataarts.transport import Call, ConnectionConfig, RetryPolicy, Transport
 
 __all__ = ["DataArtsApiError", "DataArtsHook", "QualityRunStatus"]
@@ -92,10 +92,7 @@ class DataArtsHook(BaseHook):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if retry_limit < 1:
-            raise ValueError(f"retry_limit must be at least 1, got {retry_limit!r}")
-        if retry_delay < 0 or retry_max_delay < 0:
-            raise ValueError("retry_delay and retry_max_delay must not be negative")
+        validation.retry_settings(retry_limit, retry_delay, retry_max_delay)
         self.dataarts_conn_id = dataarts_conn_id
         self.region = region
         self.project_id = project_id
@@ -157,7 +154,7 @@ class DataArtsHook(BaseHook):
 
     def _project(self, transport: Transport) -> str:
         if not transport.config.project_id:
-            raise ValueError("project_id is required: set extra.project_id or the project_id argument")
+            raise DataArtsInputError("project_id is required: set extra.project_id or the project_id argument")
         return transport.config.project_id
 
     # -- DataArts Quality ------------------------------------------------------------
@@ -219,7 +216,7 @@ class DataArtsHook(BaseHook):
         :return: ``{"count": total, "resources": [...]}``; ids come back as JSON numbers.
         """
         if not 1 <= limit <= PAGE_LIMIT:
-            raise ValueError(f"limit must be between 1 and {PAGE_LIMIT}, got {limit!r}")
+            raise DataArtsInputError(f"limit must be between 1 and {PAGE_LIMIT}, got {limit!r}")
         call = self._list_call(
             self.transport,
             name=name,

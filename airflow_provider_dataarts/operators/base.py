@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from airflow_provider_dataarts import validation
 from airflow_provider_dataarts._compat import AIRFLOW_V3, BaseOperator
 from airflow_provider_dataarts.links import CONSOLE_URL_KEY
 
@@ -18,6 +19,9 @@ class DataArtsBaseOperator(BaseOperator):
     :param workspace: overrides the connection's DataArts workspace id (templated).
     :param hook_params: more :class:`~airflow_provider_dataarts.hooks.dataarts.DataArtsHook`
         arguments, for example ``{"retry_limit": 3, "retry_delay": 2}``.
+
+    Arguments that are not templates are checked here, when the DAG is parsed, so a mistake
+    shows as an import error naming the field; templated ones are checked after rendering.
     """
 
     template_fields: tuple[str, ...] = ("dataarts_conn_id", "region", "project_id", "workspace")
@@ -33,11 +37,15 @@ class DataArtsBaseOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        validation.now(validation.connection_id, dataarts_conn_id)
+        validation.now(lambda value: value is None or validation.region(value), region)
+        for name, value in (("project_id", project_id), ("workspace", workspace)):
+            validation.now(lambda value, name=name: value is None or validation.identifier(name, value), value)
         self.dataarts_conn_id = dataarts_conn_id
         self.region = region
         self.project_id = project_id
         self.workspace = workspace
-        self.hook_params = hook_params or {}
+        self.hook_params = validation.hook_params(hook_params)
 
     @cached_property
     def hook(self):

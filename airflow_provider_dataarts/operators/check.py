@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from airflow_provider_dataarts import links
+from airflow_provider_dataarts import links, validation
 from airflow_provider_dataarts.links import CodeArtsCheckTaskLink
 from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
 
@@ -23,6 +23,10 @@ class CheckTaskStopOperator(DataArtsBaseOperator):
 
     def __init__(self, *, check_task_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        validation.now(
+            lambda value: validation.identifier("check_task_id", value, validation.CHECK_TASK_ID_MAX_LENGTH),
+            check_task_id,
+        )
         self.check_task_id = check_task_id
 
     def execute(self, context: Any) -> None:

@@ -17,6 +17,7 @@ class _FactoryJobOperator(DataArtsBaseOperator):
 
     def __init__(self, *, job_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        validation.now(validation.job_name, job_name)
         self.job_name = job_name
 
     def _done(self, context: Any, what: str, started: float) -> None:
@@ -41,6 +42,7 @@ class FactoryJobStartOperator(_FactoryJobOperator):
 
     def __init__(self, *, job_name: str, job_params: Any = None, **kwargs: Any) -> None:
         super().__init__(job_name=job_name, **kwargs)
+        validation.now(validation.job_params, job_params)
         self.job_params = job_params
 
     def execute(self, context: Any) -> None:

@@ -9,7 +9,12 @@ from typing import Any
 
 from airflow_provider_dataarts import links, validation
 from airflow_provider_dataarts._compat import conf
-from airflow_provider_dataarts.exceptions import DataArtsApiError, DataArtsQualityFailure, DataArtsWaitError
+from airflow_provider_dataarts.exceptions import (
+    DataArtsApiError,
+    DataArtsInputError,
+    DataArtsQualityFailure,
+    DataArtsWaitError,
+)
 from airflow_provider_dataarts.links import DataArtsQualityLink
 from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
 
@@ -65,6 +70,8 @@ class QualityJobActionOperator(DataArtsBaseOperator):
 
     def __init__(self, *, rule_id: str | int, action: str = "start", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        validation.now(lambda value: validation.identifier("rule_id", value), rule_id)
+        validation.now(validation.action, action)
         self.rule_id = rule_id
         self.action = action
 
@@ -125,10 +132,14 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        validation.now(lambda value: validation.identifier("rule_id", value), rule_id)
+        validation.now(validation.rule_type, rule_type)
+        validation.seconds("poll_interval", poll_interval)
+        validation.seconds("timeout", timeout, allow_none=True)
+        validation.boolean("wait_for_completion", wait_for_completion)
+        validation.boolean("fail_on_alarm", fail_on_alarm)
+        if deferrable is not None:
+            validation.boolean("deferrable", deferrable)
         self.rule_id = rule_id
         self.rule_type = rule_type
         self.wait_for_completion = wait_for_completion
@@ -256,7 +267,7 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
             raise DataArtsWaitError(f"{event['message']} (timeout {self.timeout} s); the run was cancelled")
         if status == "not_found":
             self._forget_run(context)
-            raise DataArtsWaitError(f"{event['message']} {NOT_FOUND_GRACE:.0f} s after the rerun was accepted")
+            raise_not_listed(self, event["instance_id"], self.rule_type, event.get("started_after"), NOT_FOUND_GRACE)
         push_results(self, context, event)
         self._forget_run(context)  # last: a crash before this still finds the finished run on retry
         raise_for_verdict(self, event)
@@ -286,10 +297,40 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
             self._cancel("the task was killed")
 
 
+def raise_not_listed(task: Any, instance_id: str, rule_type: Any, started_after: int | None, waited: float) -> None:
+    """Say why an instance is still not listed: the filters the lookups used, and the likely mistake.
+
+    A wrong ``rule_type`` is the common one, so the other type is looked up once before failing.
+    """
+    from airflow_provider_dataarts.hooks.dataarts import LOOKUP_SKEW_MS
+
+    rule_type = validation.rule_type(rule_type) if rule_type not in (None, "") else None
+    kinds = {
+        None: "runs of either rule_type",
+        **{n: f"{kind} runs (rule_type {n})" for n, kind in validation.RULE_TYPES.items()},
+    }
+    window = ""
+    if started_after is not None:
+        low, high = started_after - LOOKUP_SKEW_MS, int(time.time() * 1000) + LOOKUP_SKEW_MS
+        window = f" started between {validation.utc(low)} and {validation.utc(high)}"
+    message = (
+        f"Quality instance {instance_id} is not listed among {kinds[rule_type]}{window}, "
+        f"{waited:.0f} s after started_after"
+    )
+    if rule_type is not None:
+        other = 3 - rule_type
+        if task.hook.get_quality_instance(instance_id, rule_type=other, started_after=started_after) is not None:
+            raise DataArtsInputError(f"{message}; it is listed among {kinds[other]}: set rule_type={other}")
+        message += f", nor among {kinds[other]}"
+    raise DataArtsWaitError(f"{message}: check instance_id, and started_after if the run started earlier")
+
+
 def raise_wait_error(event: dict[str, Any]) -> None:
     """Raise what ended a wait: the API error itself when there was one."""
     if event.get("api_error"):
-        raise DataArtsApiError(**event["api_error"])
+        raise DataArtsApiError.create(**event["api_error"])
+    if event.get("input_error"):  # the trigger found the input unusable: retrying cannot fix that
+        raise DataArtsInputError(event["message"])
     raise DataArtsWaitError(event["message"])
 
 

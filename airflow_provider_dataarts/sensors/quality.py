@@ -6,12 +6,16 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow_provider_dataarts import links
+from airflow_provider_dataarts import links, validation
 from airflow_provider_dataarts._compat import AirflowSensorTimeout, BaseSensorOperator, conf
-from airflow_provider_dataarts.exceptions import DataArtsWaitError
 from airflow_provider_dataarts.links import DataArtsQualityLink
 from airflow_provider_dataarts.operators.base import DataArtsBaseOperator
-from airflow_provider_dataarts.operators.quality import push_results, raise_for_verdict, raise_wait_error
+from airflow_provider_dataarts.operators.quality import (
+    push_results,
+    raise_for_verdict,
+    raise_not_listed,
+    raise_wait_error,
+)
 
 
 class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
@@ -53,6 +57,13 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        validation.now(lambda value: validation.identifier("instance_id", value), instance_id)
+        validation.now(lambda value: value in (None, "") or validation.rule_type(value), rule_type)
+        validation.now(lambda value: validation.epoch_ms("started_after", value), started_after)
+        validation.boolean("fail_on_alarm", fail_on_alarm)
+        validation.seconds("not_found_grace", not_found_grace, allow_zero=True)
+        if deferrable is not None:
+            validation.boolean("deferrable", deferrable)
         self.instance_id = instance_id
         self.rule_type = rule_type
         self.started_after = started_after
@@ -65,19 +76,15 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
         self._seen: dict[str, Any] | None = None  # the last lookup's answer, to pin the next one
 
     def _started_after_ms(self, context: Any) -> int | None:
-        value = self.started_after
-        if value is None:
-            value = context["dag_run"].start_date
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        elif isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return int(value.timestamp() * 1000) if isinstance(value, datetime) else value
+        value = self.started_after if self.started_after not in (None, "") else context["dag_run"].start_date
+        return validation.epoch_ms("started_after", value)
 
     def _rule_type(self) -> int | None:
-        from airflow_provider_dataarts import validation
-
         return None if self.rule_type in (None, "") else validation.rule_type(self.rule_type)
+
+    def _instance_id(self) -> str:
+        # After rendering: a failed xcom_pull gives None, "None" or "", never worth a grace period.
+        return validation.identifier("instance_id", self.instance_id)
 
     def _not_found_deadline(self, started_ms: int | None) -> float:
         return (started_ms / 1000 if started_ms else time.time()) + self.not_found_grace
@@ -85,8 +92,8 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
     def poke(self, context: Any) -> bool:
         from airflow_provider_dataarts.triggers.quality import verdict
 
+        instance_id = self._instance_id()
         started_ms = self._started_after_ms(context)
-        instance_id = str(self.instance_id)
         instance = self.hook.get_quality_instance(
             instance_id, rule_type=self._rule_type(), started_after=started_ms, seen=self._seen
         )
@@ -94,10 +101,7 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
         self._link(context, instance_id)
         if instance is None:
             if time.time() >= self._not_found_deadline(started_ms):
-                raise DataArtsWaitError(
-                    f"Quality instance {instance_id} is not listed among runs started since {started_ms} "
-                    f"(epoch ms), {self.not_found_grace:.0f} s later; check the id, or set started_after"
-                )
+                raise_not_listed(self, instance_id, self._rule_type(), started_ms, self.not_found_grace)
             self.log.info("Quality instance %s is not listed yet", instance_id)
             return False
         if instance.get("run_status") != self._last_status:
@@ -124,7 +128,7 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
         started_ms = self._started_after_ms(context)
         self.defer(
             trigger=QualityInstanceTrigger(
-                str(self.instance_id),
+                self._instance_id(),
                 rule_type=self._rule_type(),
                 started_after=started_ms,
                 start_time=(self._seen or {}).get("start_time"),
@@ -143,7 +147,11 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
         self._link(context, event["instance_id"])
         if event["status"] == "timeout":
             raise AirflowSensorTimeout(f"{event['message']} (sensor timeout {self.timeout:.0f} s)")
-        if event["status"] in ("error", "not_found"):
+        if event["status"] == "not_found":
+            raise_not_listed(
+                self, event["instance_id"], self._rule_type(), event.get("started_after"), self.not_found_grace
+            )
+        if event["status"] == "error":
             raise_wait_error(event)
         push_results(self, context, event)
         raise_for_verdict(self, event)

@@ -51,7 +51,8 @@ class QualityInstanceTrigger(BaseTrigger):
 
     The event is ``{"status", "message", "instance_id", "run_status", "instance"}`` with
     ``status`` one of ``success``, ``failed``, ``alarm``, ``timeout``, ``not_found`` or
-    ``error`` (then ``api_error`` holds the ``DataArtsApiError`` fields): everything the
+    ``error`` (then ``api_error`` holds the ``DataArtsApiError`` fields, or ``input_error`` is
+    ``True`` for input the trigger found unusable): everything the
     task needs to resume, so nothing is passed through ``defer(kwargs=...)``. ``run()`` only
     reads; it never starts or reruns anything, so a trigger re-created after a triggerer
     restart (or running twice for a moment) is harmless.
@@ -159,6 +160,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 "instance_id": self.instance_id,
                 "run_status": run_status,
                 "instance": None,
+                "started_after": self.started_after,  # what the lookups were narrowed to, for messages
                 **extra,
             }
         )
@@ -185,7 +187,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 yield self._event("error", str(error), last_status, api_error=error.to_dict())
                 return
             except ValueError as error:
-                yield self._event("error", str(error), last_status)
+                yield self._event("error", str(error), last_status, input_error=True)
                 return
             seen = instance or seen
             now = time.time()

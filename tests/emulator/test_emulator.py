@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
 from airflow_provider_dataarts import signer
-from airflow_provider_dataarts.emulator import DEFAULT_AK, DEFAULT_SK, Emulator
+from airflow_provider_dataarts.emulator import DEFAULT_AK, DEFAULT_SK, Emulator, connection_for
+from airflow_provider_dataarts.emulator.service import CONFIG_KEYS, EmulatorConfigError, demo_config
 
 RULE = "1200372516590559232"
 
@@ -177,9 +179,32 @@ def test_expired_iam_token_is_refused(emu):
     assert response.status_code == 401
 
 
-def test_check_service_answers_401_with_its_own_code(emu):
-    response = send(emu, "POST", "/v2/tasks/c1/stop", sk="wrong")
-    assert response.status_code == 401 and response.json()["error_code"] == "CC.00000003"
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v2/tasks/c1/stop"),
+        ("POST", "/v1/{project}/jobs/load/stop"),
+        ("GET", "/v2/{project}/quality/instances"),
+    ],
+    ids=["check", "factory", "quality"],
+)
+def test_a_wrong_sk_gets_the_same_apig_answer_on_every_service(emu, method, path):
+    """APIG checks the signature before the service sees the call."""
+    response = send(emu, method, path.format(project=emu.service.project_id), sk="wrong")
+    assert response.status_code == 401
+    assert response.json() == {
+        "error_code": "APIGW.0301",
+        "error_msg": "Incorrect IAM authentication information: verify aksk signature fail",
+    }
+
+
+def test_an_expired_token_on_check_gets_its_own_code(emu):
+    emu.service.tokens["OLD"] = time.time() - 1
+    response = requests.post(f"{emu.url}/v2/tasks/c1/stop", headers={"X-Auth-Token": "OLD"}, timeout=5)
+    assert (response.status_code, response.json()) == (
+        401,
+        {"error_code": "CC.00000003", "error_msg": "Authentication information expired."},
+    )
 
 
 # -- the documented answers ------------------------------------------------------------------
@@ -343,17 +368,139 @@ def test_control_api(emu):
 # -- as a process, and under load --------------------------------------------------------------
 
 
+EMULATOR_CLI = [sys.executable, "-m", "airflow_provider_dataarts.emulator"]
+DEMO_RULES = {"1200372516590559232", "1200372516590559233", "1440764172232392705"}
+
+
+def start_cli(*args):
+    """The command-line emulator on a free port: (process, URL line, connection line)."""
+    process = subprocess.Popen([*EMULATOR_CLI, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+    return process, process.stdout.readline().strip(), process.stdout.readline().strip()
+
+
 def test_command_line_emulator_serves_the_demo_set_and_stops_on_sigterm(tmp_path):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_dataarts.emulator", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
+    process, listening, _ = start_cli()
     try:
-        url = process.stdout.readline().strip().rsplit(" ", 1)[1]
+        url = listening.rsplit(" ", 1)[1]
         state = requests.get(f"{url}/_emulator/state", timeout=5).json()
-        assert "load_orders" in state["jobs"] and len(state["rules"]) == 3
+        assert "load_orders" in state["jobs"] and set(state["rules"]) == DEMO_RULES
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_command_line_emulator_prints_the_ready_connection_line(monkeypatch):
+    from airflow_provider_dataarts.hooks.dataarts import DataArtsHook
+
+    process, listening, ready = start_cli()
+    try:
+        url = listening.removeprefix("DataArts emulator listening on ")
+        ((name, value),) = [word.split("=", 1) for word in shlex.split(ready.removeprefix("export "))]
+        assert ready.startswith("export AIRFLOW_CONN_DATAARTS_DEFAULT='{") and name == "AIRFLOW_CONN_DATAARTS_DEFAULT"
+        assert json.loads(value) == connection_for(url)
+        monkeypatch.setenv(name, value)  # pasted into a shell, that line is all Airflow needs
+        ok, message = DataArtsHook().test_connection()
+        assert ok, message
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_print_connection_is_for_scripts():
+    printed = subprocess.run([*EMULATOR_CLI, "--print-connection", "--port", "9999"], capture_output=True, text=True)
+    assert printed.returncode == 0 and json.loads(printed.stdout) == connection_for("http://127.0.0.1:9999")
+    refused = subprocess.run([*EMULATOR_CLI, "--print-connection", "--port", "0"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--print-connection needs a fixed --port" in refused.stderr
+
+
+def test_help_is_plain_text():
+    shown = subprocess.run([*EMULATOR_CLI, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "AIRFLOW_CONN_DATAARTS_DEFAULT" in shown and "--print-connection" in shown and "demo.json" in shown
+    for markup in ("``", ":class:", ":meth:", ":param", ".. "):
+        assert markup not in shown
+
+
+def test_in_process_emulator_starts_with_the_demo_set_like_the_command_line():
+    with Emulator() as emulator:
+        assert set(emulator.service.rules) == DEMO_RULES
+        assert set(emulator.service.jobs) == {"load_orders", "refresh_dashboards"}
+        assert set(emulator.service.check_tasks) == {"2b31ed520a1c4bd6aebedb6e57a8c9d0"}
+    with Emulator(demo=False, config={"jobs": ["mine"]}) as emulator:
+        assert (emulator.service.rules, set(emulator.service.jobs)) == ({}, {"mine"})
+    with Emulator(config={"rules": [{"rule_id": "1001"}]}) as emulator:
+        assert set(emulator.service.rules) == {*DEMO_RULES, "1001"}
+
+
+def test_config_file_extends_the_demo_set_or_replaces_it(tmp_path):
+    config = tmp_path / "rules.json"
+    config.write_text(json.dumps({"rules": [{"rule_id": "1001", "outcomes": ["ALARMING"]}], "jobs": ["mine"]}))
+    for extra, rules in (((), {*DEMO_RULES, "1001"}), (("--no-demo",), {"1001"})):
+        process, listening, _ = start_cli("--config", str(config), *extra)
+        try:
+            state = requests.get(f"{listening.rsplit(' ', 1)[1]}/_emulator/state", timeout=5).json()
+            assert set(state["rules"]) == rules and "mine" in state["jobs"]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_the_shipped_demo_file_is_the_documented_sample():
+    config = demo_config()
+    assert set(config) <= set(CONFIG_KEYS) and {rule["rule_id"] for rule in config["rules"]} == DEMO_RULES
+
+
+BAD_CONFIGS = [
+    ({"rule": []}, "rule: is not a known key (known: rules, jobs, check_tasks, users, history), got []"),
+    ({"rules": {"rule_id": "1"}}, "rules: must be a list, got {'rule_id': '1'}"),
+    ({"rules": [{"name": "x"}]}, "rules[0].rule_id: is required, got None"),
+    (
+        {"rules": [{"rule_id": "1", "outcome": "SUCCESS"}]},
+        "rules[0].outcome: is not a known key (known: duration, name, outcomes, rule_id, rule_type), got 'SUCCESS'",
+    ),
+    (
+        {"rules": [{"rule_id": "1", "outcomes": ["OK"]}]},
+        "rules[0].outcomes: must be a non-empty list of SUCCESS, FAILED, ALARMING, got ['OK']",
+    ),
+    (
+        {"rules": [{"rule_id": "1", "rule_type": 3}]},
+        "rules[0].rule_type: must be 1 (quality job) or 2 (comparison job), got 3",
+    ),
+    (
+        {"rules": [{"rule_id": "1", "duration": "2s"}]},
+        "rules[0].duration: must be a number of seconds, 0 or more, got '2s'",
+    ),
+    ({"jobs": ["a", 2]}, "jobs[1]: must be a job name (a non-empty string), got 2"),
+    ({"users": [{"domain": "d", "name": "n"}]}, "users[0].password: is required, got None"),
+    (
+        {"history": [{"rule_id": "9", "count": 5}]},
+        "history[0].rule_id: must be the rule_id of a rule in this config, got '9'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), BAD_CONFIGS, ids=[m.split(":")[0] for _, m in BAD_CONFIGS])
+def test_a_bad_config_names_the_key_and_loads_nothing(config, message):
+    with Emulator(demo=False) as emulator:
+        with pytest.raises(EmulatorConfigError) as info:
+            emulator.service.load({"jobs": ["first"], **config})
+        assert str(info.value) == message
+        assert emulator.service.jobs == {}
+        answer = requests.post(f"{emulator.url}/_emulator/config", json=config, timeout=5)
+        assert (answer.status_code, answer.json()) == (400, {"error": f"config {message}"})
+
+
+def test_a_bad_config_file_is_a_message_not_a_traceback(tmp_path):
+    config = tmp_path / "rules.json"
+    config.write_text(json.dumps({"rules": [{"rule_id": "1", "outcomes": ["OK"]}]}))
+    done = subprocess.run([*EMULATOR_CLI, "--port", "0", "--config", str(config)], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"python -m airflow_provider_dataarts.emulator: error: --config {config}: "
+        "rules[0].outcomes: must be a non-empty list of SUCCESS, FAILED, ALARMING, got ['OK']"
+    )
+    config.write_text("{")
+    done = subprocess.run([*EMULATOR_CLI, "--port", "0", "--config", str(config)], capture_output=True, text=True)
+    assert done.returncode == 2 and f"--config {config}: not valid JSON: " in done.stderr
 
 
 def test_holds_hundreds_of_concurrent_keep_alive_connections(emu):

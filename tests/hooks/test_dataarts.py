@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from airflow_provider_dataarts.emulator import Emulator
+from airflow_provider_dataarts.emulator import DEFAULT_AK, DEFAULT_SK, DEFAULT_WORKSPACE, Emulator
 from airflow_provider_dataarts.exceptions import DataArtsApiError
 from airflow_provider_dataarts.hooks.dataarts import CANCEL_RUN, DataArtsHook
 from airflow_provider_dataarts.transport import TOKENS
@@ -405,3 +405,62 @@ def test_a_hanging_endpoint_does_not_hold_up_async_calls_to_another(emulator, mo
 
         assert asyncio.run(both()) < 2.0  # not queued behind the 3 s answers
         assert fast.service.calls["quality_list"] == 1
+
+
+# -- the connection's host and port ------------------------------------------------------------
+
+
+def _uri(emulator, host, scheme=""):
+    """The connection as an Airflow URI: ``dataarts://[scheme://]AK:SK@host:port?extras``."""
+    from urllib.parse import urlencode
+
+    query = urlencode(
+        {"region": "cn-north-4", "project_id": emulator.service.project_id, "workspace": DEFAULT_WORKSPACE}
+    )
+    return f"dataarts://{scheme}{DEFAULT_AK}:{DEFAULT_SK}@{host}?{query}"
+
+
+def test_a_uri_connection_keeps_its_port(emulator, monkeypatch):
+    """Airflow's URI form puts the scheme after the connection type and the port in Port."""
+    port = emulator.server.port
+    monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", _uri(emulator, f"127.0.0.1:{port}", "http://"))
+    hook = DataArtsHook(**FAST)
+    assert hook.transport.config.endpoint("quality") == f"http://127.0.0.1:{port}"
+    assert hook.list_quality_instances()["count"] == 0
+
+
+def test_a_json_connection_with_a_port_field(emulator, monkeypatch):
+    conn = {**emulator.connection(), "host": "http://127.0.0.1", "port": emulator.server.port}
+    monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", json.dumps(conn))
+    assert DataArtsHook(**FAST).list_quality_instances()["count"] == 0
+
+
+def test_a_port_that_contradicts_the_host_is_refused(emulator, monkeypatch):
+    conn = {**emulator.connection(), "host": "http://127.0.0.1:1234", "port": 5678}
+    monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", json.dumps(conn))
+    with pytest.raises(ValueError) as info:
+        DataArtsHook(**FAST).list_quality_instances()
+    assert (
+        str(info.value) == "connection host 'http://127.0.0.1:1234' names port 1234 but the connection's port is 5678"
+    )
+
+
+@pytest.mark.parametrize("form", ["json", "uri"])
+def test_a_host_without_scheme_fails_at_once_saying_how_to_write_it(emulator, monkeypatch, form):
+    port = emulator.server.port
+    if form == "json":
+        value = json.dumps({**emulator.connection(), "host": f"127.0.0.1:{port}"})
+    else:
+        value = _uri(emulator, f"127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_DATAARTS_DEFAULT", value)
+    started = time.monotonic()
+    with pytest.raises(ValueError) as info:
+        DataArtsHook(**FAST).list_quality_instances()
+    assert time.monotonic() - started < 2  # not a TLS handshake waiting out the read timeout
+    given = f"127.0.0.1:{port}" if form == "json" else "127.0.0.1"
+    assert str(info.value) == (
+        f"connection host must start with http:// or https://, got {given!r}: write it as https://127.0.0.1:{port} "
+        f"(or http://127.0.0.1:{port} for a plain-HTTP server such as the emulator); in a connection URI the "
+        f"scheme goes after the connection type: dataarts://http://AK:SK@127.0.0.1:{port}?..."
+    )
+    assert not emulator.service.log

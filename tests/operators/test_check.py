@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from airflow_provider_dataarts.operators.check import CheckTaskStopOperator
 from tests.conftest import make_dag
 
@@ -27,8 +29,10 @@ def test_unknown_check_task(run_dag, emulator, capfd):
 
 
 def test_check_task_id_over_32_characters_fails_before_any_request(run_dag, emulator, capfd):
-    with make_dag("check_too_long") as dag:
-        CheckTaskStopOperator(task_id="stop", check_task_id="a" * 33)
+    with pytest.raises(ValueError, match=r"^check_task_id must be at most 32 characters, got 33$"):
+        CheckTaskStopOperator(task_id="stop", check_task_id="a" * 33)  # a literal: when the DAG is parsed
+    with make_dag("check_too_long", params={"check": "a" * 33}) as dag:
+        CheckTaskStopOperator(task_id="stop", check_task_id="{{ params.check }}")  # a template: when it runs
     assert run_dag(dag).states == {"stop": "failed"}
     assert "check_task_id must be at most 32 characters, got 33" in "".join(capfd.readouterr())
     assert not emulator.service.log

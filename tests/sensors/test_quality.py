@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from airflow_provider_dataarts.operators.quality import RerunQualityOperator
@@ -91,3 +93,70 @@ def test_unknown_instance_fails_after_the_grace_period(run_dag, service, mode, c
     result = run_dag(dag)
     assert result.states == {"wait": "failed"}
     assert "7531102693176115201 is not listed" in "".join(capfd.readouterr())
+
+
+WINDOW = r"started between \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC and \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            "{{ ti.xcom_pull(task_ids='nothing') }}",
+            "instance_id must be an id, got 'None' (a template that finds nothing "
+            "(an xcom_pull of a task that pushed no value?) renders None)",
+        ),
+        ("{{ params.empty }}", "instance_id must not be empty"),
+    ],
+    ids=["xcom-none", "empty"],
+)
+def test_an_id_that_cannot_exist_fails_at_once(run_dag, service, mode, template, message):
+    """No grace period and no retry for an id a failed xcom_pull rendered."""
+    dag_id = f"sensor_no_id_{next(iter(mode.values()))}_{'xcom' if 'xcom' in template else 'empty'}"
+    with make_dag(dag_id, params={"empty": ""}, default_args={"retries": 2}) as dag:
+        QualityInstanceSensor(task_id="wait", instance_id=template, poke_interval=0.2, timeout=60, **mode)
+    result = run_dag(dag)
+    assert (result.states, result.tries) == ({"wait": "failed"}, {"wait": 1})
+    assert result.error("wait") == f"DataArtsInputError: {message}"
+    assert not service.log
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_wrong_rule_type_is_named_when_the_run_is_not_listed(run_dag, service, mode):
+    service.add_rule("2001", "orders_vs_dwh", rule_type=2, duration=60)
+    with make_dag(f"sensor_wrong_type_{next(iter(mode.values()))}", default_args={"retries": 2}) as dag:
+        rerun = RerunQualityOperator(task_id="rerun", rule_id="2001", rule_type=2)
+        wait = QualityInstanceSensor(
+            task_id="wait",
+            instance_id="{{ ti.xcom_pull(task_ids='rerun') }}",
+            rule_type=1,  # the mistake: the job is a comparison job
+            not_found_grace=0,
+            poke_interval=0.2,
+            timeout=30,
+            **mode,
+        )
+        rerun >> wait
+    result = run_dag(dag)
+    assert (result.states["wait"], result.tries["wait"]) == ("failed", 1)
+    assert re.fullmatch(
+        rf"DataArtsInputError: Quality instance {result.xcom('rerun')} is not listed among quality job runs "
+        rf"\(rule_type 1\) {WINDOW}, 0 s after started_after; it is listed among comparison job runs "
+        r"\(rule_type 2\): set rule_type=2",
+        result.error("wait"),
+    ), result.error("wait")
+
+
+def test_an_instance_listed_under_neither_type_says_which_filters_were_used(run_dag, service):
+    with make_dag("sensor_not_listed_message") as dag:
+        QualityInstanceSensor(
+            task_id="wait", instance_id="7531102693176115201", rule_type=1, not_found_grace=0, timeout=30
+        )
+    result = run_dag(dag)
+    assert result.states == {"wait": "failed"}
+    assert re.fullmatch(
+        rf"DataArtsWaitError: Quality instance 7531102693176115201 is not listed among quality job runs "
+        rf"\(rule_type 1\) {WINDOW}, 0 s after started_after, nor among comparison job runs \(rule_type 2\): "
+        r"check instance_id, and started_after if the run started earlier",
+        result.error("wait"),
+    ), result.error("wait")
