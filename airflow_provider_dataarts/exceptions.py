@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from airflow_provider_dataarts._compat import AirflowException, AirflowFailException
 
-
 # Airflow retries a task that raises an ordinary exception and fails it at once on an
 # AirflowFailException. Bad input and answers saying the request itself is wrong are of the second
 # kind: a retry would only fail again, minutes later.
