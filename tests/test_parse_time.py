@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from airflow_provider_dataarts._compat import AIRFLOW_V3
+from airflow_provider_dataarts._compat import first_of
 from airflow_provider_dataarts.exceptions import DataArtsInputError
 from airflow_provider_dataarts.operators.check import CheckTaskStopOperator
 from airflow_provider_dataarts.operators.factory import FactoryJobStartOperator, FactoryJobStopOperator
@@ -165,10 +165,7 @@ def test_templates_are_left_for_after_rendering(operator, kwargs):
 
 
 def test_the_dag_shows_an_import_error_naming_the_field(tmp_path):
-    if AIRFLOW_V3:
-        from airflow.dag_processing.dagbag import DagBag
-    else:
-        from airflow.models.dagbag import DagBag
+    DagBag = first_of("DagBag", "airflow.dag_processing.dagbag", "airflow.models.dagbag")
     (tmp_path / "typo_dag.py").write_text(
         textwrap.dedent(
             """

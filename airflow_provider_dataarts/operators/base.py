@@ -65,6 +65,23 @@ class DataArtsBaseOperator(BaseOperator):
             "hook_params": self.hook_params,
         }
 
+    def resumed_with_a_stale_event(self, context: Any, event: dict[str, Any]) -> bool:
+        """Whether Airflow resumed this try with the event of an earlier, deferred try.
+
+        Airflow 3.0 keeps a deferred try's resume method for the retries after it
+        (apache/airflow#62845): a retry would then only replay the old outcome. Such a try must
+        start from the top instead; the trigger stamps its events with the try that deferred.
+        """
+        deferred_by = event.get("try_number")
+        if deferred_by is None or deferred_by == context["ti"].try_number:
+            return False
+        self.log.warning(
+            "Airflow resumed try %s with the event of try %s (apache/airflow#62845): starting this try afresh",
+            context["ti"].try_number,
+            deferred_by,
+        )
+        return True
+
     console_url: str | None = None
 
     def push_console_url(self, context: Any, url: str) -> None:

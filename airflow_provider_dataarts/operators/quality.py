@@ -184,7 +184,7 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
         self._link_instance(context, external_id["instance_id"])
         if not self.wait_for_completion:
             return self.instance_id
-        trigger = self._trigger({**external_id, "start_time": self._start_time(external_id)})
+        trigger = self._trigger({**external_id, "start_time": self._start_time(external_id)}, context)
         if self.deferrable:
             self.defer(trigger=trigger, method_name="execute_complete", timeout=self._defer_timeout())
         self.log.info("Waiting for quality instance %s, checking every %s s", self.instance_id, self.poll_interval)
@@ -233,7 +233,7 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
 
     # -- waiting -------------------------------------------------------------------------------
 
-    def _trigger(self, external_id: dict[str, Any]):
+    def _trigger(self, external_id: dict[str, Any], context: Any):
         from airflow_provider_dataarts.triggers.quality import QualityInstanceTrigger
 
         now = time.time()
@@ -247,6 +247,7 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
             not_found_deadline=external_id["submitted_at"] / 1000 + NOT_FOUND_GRACE,
             fail_on_alarm=self.fail_on_alarm,
             cancel_on_kill=True,
+            try_number=context["ti"].try_number,
             **self.connection_kwargs,
         )
 
@@ -257,6 +258,8 @@ class RerunQualityOperator(ResumableJobMixin, DataArtsBaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
         """Turn the trigger's event into the task's outcome."""
+        if self.resumed_with_a_stale_event(context, event):
+            return self.execute(context)
         self._link_instance(context, event["instance_id"])
         status = event["status"]
         if status == "error":  # the run may still be going: keep its id so a retry reattaches

@@ -136,6 +136,7 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
                 deadline=time.time() + self.timeout,
                 not_found_deadline=self._not_found_deadline(started_ms),
                 fail_on_alarm=self.fail_on_alarm,
+                try_number=context["ti"].try_number,
                 **self.connection_kwargs,
             ),
             method_name="execute_complete",
@@ -144,6 +145,8 @@ class QualityInstanceSensor(DataArtsBaseOperator, BaseSensorOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> None:
         """Turn the trigger's event into the sensor's outcome."""
+        if self.resumed_with_a_stale_event(context, event):
+            return self.execute(context)
         self._link(context, event["instance_id"])
         if event["status"] == "timeout":
             raise AirflowSensorTimeout(f"{event['message']} (sensor timeout {self.timeout:.0f} s)")

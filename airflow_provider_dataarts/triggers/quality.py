@@ -70,6 +70,8 @@ class QualityInstanceTrigger(BaseTrigger):
     :param fail_on_alarm: ``False`` turns ALARMING into a ``success`` event.
     :param cancel_on_kill: cancel the instance when a user marks the deferred task failed or
         success, or clears it (Airflow 3.3+ calls ``on_kill``); set by the operator that started it.
+    :param try_number: the task try that deferred; every event carries it, so a later try that
+        Airflow resumes with this event (Airflow 3.0 does, apache/airflow#62845) can tell.
     :param dataarts_conn_id: Airflow connection of type ``dataarts``.
     :param region: overrides the connection's region.
     :param project_id: overrides the connection's project id.
@@ -92,6 +94,7 @@ class QualityInstanceTrigger(BaseTrigger):
         not_found_deadline: float | None = None,
         fail_on_alarm: bool = True,
         cancel_on_kill: bool = False,
+        try_number: int | None = None,
         dataarts_conn_id: str = "dataarts_default",
         region: str | None = None,
         project_id: str | None = None,
@@ -113,6 +116,7 @@ class QualityInstanceTrigger(BaseTrigger):
         self.not_found_deadline = not_found_deadline
         self.fail_on_alarm = fail_on_alarm
         self.cancel_on_kill = cancel_on_kill
+        self.try_number = try_number
         self.dataarts_conn_id = dataarts_conn_id
         self.region = region
         self.project_id = project_id
@@ -132,6 +136,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 "not_found_deadline",
                 "fail_on_alarm",
                 "cancel_on_kill",
+                "try_number",
                 "dataarts_conn_id",
                 "region",
                 "project_id",
@@ -161,6 +166,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 "run_status": run_status,
                 "instance": None,
                 "started_after": self.started_after,  # what the lookups were narrowed to, for messages
+                "try_number": self.try_number,
                 **extra,
             }
         )
@@ -196,7 +202,7 @@ class QualityInstanceTrigger(BaseTrigger):
                 last_status = instance.get("run_status")
             event = verdict(self.instance_id, instance, self.fail_on_alarm)
             if event is not None:
-                yield TriggerEvent(event)
+                yield TriggerEvent({**event, "try_number": self.try_number})
                 return
             if instance is None and self.not_found_deadline is not None and now >= self.not_found_deadline:
                 yield self._event("not_found", f"Quality instance {self.instance_id} is not listed by DataArts")

@@ -21,11 +21,12 @@ def test_stop_check_task(run_dag, emulator):
     assert TASK in result.link("stop", "CodeArtsCheckTaskLink")
 
 
-def test_unknown_check_task(run_dag, emulator, capfd):
+def test_unknown_check_task(run_dag, emulator):
     with make_dag("check_unknown") as dag:
         CheckTaskStopOperator(task_id="stop", check_task_id="0" * 32)
-    assert run_dag(dag).states == {"stop": "failed"}
-    assert "HTTP 400 CC.00000002" in "".join(capfd.readouterr())
+    result = run_dag(dag)
+    assert result.states == {"stop": "failed"}
+    assert "HTTP 400 CC.00000002" in result.error("stop")
 
 
 def test_check_task_id_over_32_characters_fails_before_any_request(run_dag, emulator, capfd):

@@ -51,11 +51,12 @@ def test_api_list_form_and_no_params(run_dag, service):
 
 
 @pytest.mark.parametrize("operator", [FactoryJobStartOperator, FactoryJobStopOperator])
-def test_unknown_job_fails_with_dlf_0100(run_dag, service, operator, capfd):
+def test_unknown_job_fails_with_dlf_0100(run_dag, service, operator):
     with make_dag(f"factory_unknown_{operator.__name__}") as dag:
         operator(task_id="op", job_name="no_such_job")
-    assert run_dag(dag).states == {"op": "failed"}
-    assert "HTTP 400 DLF.0100: The job does not exists." in "".join(capfd.readouterr())
+    result = run_dag(dag)
+    assert result.states == {"op": "failed"}
+    assert "HTTP 400 DLF.0100: The job does not exists." in result.error("op")
 
 
 def test_start_is_not_repeated_when_the_answer_is_lost(run_dag, service, emulator):

@@ -142,12 +142,12 @@ def test_a_failed_verdict_fails_without_retrying(run_dag, rules, deferrable):
     assert rules.calls["quality_rerun"] == 1
 
 
-def test_bad_rule_type_fails_before_any_request(run_dag, rules, capfd):
+def test_bad_rule_type_fails_before_any_request(run_dag, rules):
     with make_dag("rerun_bad_rule_type") as dag:
         rerun(rule_type="{{ params.kind }}", params={"kind": "3"})
-    assert run_dag(dag).states == {"rerun": "failed"}
-    out, err = capfd.readouterr()
-    assert "rule_type must be 1 (quality job) or 2 (comparison job), got '3'" in out + err
+    result = run_dag(dag)
+    assert result.states == {"rerun": "failed"}
+    assert "rule_type must be 1 (quality job) or 2 (comparison job), got '3'" in result.error("rerun")
     assert not rules.log
 
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from airflow_provider_dataarts._compat import AIRFLOW_VERSION_INFO
 from airflow_provider_dataarts.operators.quality import RerunQualityOperator
 from airflow_provider_dataarts.sensors.quality import QualityInstanceSensor
 from tests.conftest import make_dag
@@ -71,11 +72,15 @@ def test_alarming_both_ways(run_dag, service, mode, fail_on_alarm, state):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_sensor_timeout(run_dag, service, mode, capfd):
+def test_sensor_timeout(run_dag, service, mode):
+    if AIRFLOW_VERSION_INFO == (3, 0) and mode.get("mode") == "reschedule":
+        # A second reschedule poke under dag.test() fails in Airflow's own sensor code on 3.0
+        # (get_first_reschedule_date gives a str, apache/airflow#58777; fixed in 3.1).
+        pytest.skip("Airflow 3.0's dag.test() cannot reschedule a sensor twice (apache/airflow#58777)")
     service.rules[RULE].duration = 60
     result = run_dag(rerun_then_wait(f"sensor_timeout_{next(iter(mode.values()))}", timeout=1, **mode))
     assert result.states["wait"] == "failed"
-    assert "AirflowSensorTimeout" in "".join(capfd.readouterr())
+    assert result.error("wait").startswith("AirflowSensorTimeout")
 
 
 @pytest.mark.parametrize("mode", MODES)
