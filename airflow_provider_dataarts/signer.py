@@ -17,7 +17,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -27,7 +27,7 @@ EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 def sdk_date(now: datetime | None = None) -> str:
     """Return the ``X-Sdk-Date`` value for ``now`` (default: the current UTC time)."""
-    return (now or datetime.now(timezone.utc)).strftime(DATE_FORMAT)
+    return (now or datetime.now(UTC)).strftime(DATE_FORMAT)
 
 
 @functools.lru_cache(maxsize=1024)  # a poll signs the same names and values again and again

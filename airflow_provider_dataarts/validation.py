@@ -10,7 +10,7 @@ import ast
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_dataarts.exceptions import DataArtsInputError
@@ -255,7 +255,7 @@ def epoch_ms(field: str, value: Any) -> int | None:
             ) from None
     if isinstance(value, datetime):
         if value.tzinfo is None:  # as Airflow reads a naive datetime in a DAG (default_timezone UTC)
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return int(value.timestamp() * 1000)
     if isinstance(value, bool) or not isinstance(value, int) or value < 10**11:
         raise DataArtsInputError(
@@ -266,4 +266,4 @@ def epoch_ms(field: str, value: Any) -> int | None:
 
 def utc(ms: int) -> str:
     """Epoch milliseconds as a readable UTC time, for messages."""
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -38,7 +38,7 @@ def emulator(dataarts_emulator, monkeypatch):
 
 # -- running DAGs through real Airflow ------------------------------------------------------
 
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 from airflow_provider_dataarts._compat import AIRFLOW_V3, first_of  # noqa: E402
@@ -49,7 +49,7 @@ if AIRFLOW_V3:
 else:
     from airflow.models.dag import DAG
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 #: What Airflow's secrets masker makes of a text, wherever this Airflow keeps it.
 redact = first_of(

@@ -97,7 +97,9 @@ class EmulatorServer:
         if self._server is not None:
             self._server.close()
             for writer in list(self.connections):
-                writer.close()  # each handler then sees EOF and ends by itself
+                # A TLS close waits for the client's close_notify, which an idle keep-alive client
+                # never sends, and Python 3.12.1+ wait_closed() waits for every connection: abort.
+                writer.transport.abort()  # each handler then sees EOF and ends by itself
             _, pending = await asyncio.wait(self._handlers, timeout=1) if self._handlers else (set(), set())
             for task in pending:  # still sleeping in an injected latency
                 task.cancel()

@@ -23,7 +23,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -449,10 +449,10 @@ class DataArtsService:
         if "host" not in names or "x-sdk-date" not in names or any(n not in headers for n in names):
             raise _detail(unauthorized, "SignedHeaders must include host and x-sdk-date, all present")
         try:
-            signed_at = datetime.strptime(headers["x-sdk-date"], signer.DATE_FORMAT).replace(tzinfo=timezone.utc)
+            signed_at = datetime.strptime(headers["x-sdk-date"], signer.DATE_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             raise _detail(unauthorized, "X-Sdk-Date is malformed") from None
-        if abs(datetime.now(timezone.utc) - signed_at) > SIGNATURE_MAX_AGE:
+        if abs(datetime.now(UTC) - signed_at) > SIGNATURE_MAX_AGE:
             raise _detail(unauthorized, "signature expired (X-Sdk-Date more than 15 minutes off)")
         expected = signer.sign(
             method=request.method,
@@ -675,7 +675,7 @@ class DataArtsService:
         token = "MII" + secrets.token_urlsafe(48)
         expires = time.time() + self.token_ttl
         self.tokens[token] = expires
-        expires_at = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        expires_at = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return Response(
             201, {"token": {"expires_at": expires_at, "methods": ["password"]}}, headers={"X-Subject-Token": token}
         )

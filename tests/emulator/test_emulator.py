@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -110,12 +110,12 @@ def test_request_signed_by_huaweis_own_sdk_is_accepted(emu):
         ("unknown key", {"ak": "NOBODY"}, "access key does not exist"),
         (
             "stale date",
-            {"date": (datetime.now(timezone.utc) - timedelta(minutes=20)).strftime(signer.DATE_FORMAT)},
+            {"date": (datetime.now(UTC) - timedelta(minutes=20)).strftime(signer.DATE_FORMAT)},
             "signature expired",
         ),
         (
             "future date",
-            {"date": (datetime.now(timezone.utc) + timedelta(minutes=20)).strftime(signer.DATE_FORMAT)},
+            {"date": (datetime.now(UTC) + timedelta(minutes=20)).strftime(signer.DATE_FORMAT)},
             "signature expired",
         ),
         ("malformed date", {"date": "yesterday"}, "X-Sdk-Date is malformed"),
