@@ -72,6 +72,7 @@ class EmulatorProcess:
                 "0",
                 "--config",
                 str(self.config_path),
+                "--no-demo",
             ],
             stdout=subprocess.PIPE,
             text=True,

@@ -311,7 +311,16 @@ class Deployment:
         config_path.write_text(json.dumps(config))
         component = self.start(
             "emulator",
-            [sys.executable, "-m", "airflow_provider_dataarts.emulator", "--port", "0", "--config", str(config_path)],
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_dataarts.emulator",
+                "--port",
+                "0",
+                "--config",
+                str(config_path),
+                "--no-demo",
+            ],
             env=os.environ.copy(),
             stdout=subprocess.PIPE,
         )
